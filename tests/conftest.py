@@ -1,0 +1,48 @@
+import pytest
+
+from tests import factories
+
+
+@pytest.fixture
+def agent(db):
+    return factories.AgentFactory(username="agent")
+
+
+@pytest.fixture
+def lead(db):
+    return factories.LeadFactory(username="lead")
+
+
+@pytest.fixture
+def admin_user(db):
+    return factories.AdminFactory(username="admin")
+
+
+@pytest.fixture
+def agent_client(client, agent):
+    client.force_login(agent)
+    return client
+
+
+@pytest.fixture
+def lead_client(client, lead):
+    client.force_login(lead)
+    return client
+
+
+@pytest.fixture
+def admin_client(client, admin_user):
+    client.force_login(admin_user)
+    return client
+
+
+@pytest.fixture
+def customer(db):
+    return factories.CustomerFactory()
+
+
+@pytest.fixture
+def ticket(db, customer):
+    ticket = factories.TicketFactory(customer=customer)
+    factories.MessageFactory(ticket=ticket)
+    return ticket

@@ -1,0 +1,342 @@
+import secrets
+
+from django.conf import settings
+from django.db import models
+from django.db.models.functions import Lower
+
+
+class Tag(models.Model):
+    """One vocabulary; tickets and customers keep separate tag sets from it."""
+
+    name = models.CharField(max_length=50, unique=True)
+    colour = models.CharField(max_length=7, default="#64748b")
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Team(models.Model):
+    name = models.CharField(max_length=100, unique=True)
+    slug = models.SlugField(unique=True)
+    members = models.ManyToManyField(settings.AUTH_USER_MODEL, related_name="teams", blank=True)
+    lead = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="led_teams",
+    )
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Organisation(models.Model):
+    name = models.CharField(max_length=200)
+    industry = models.CharField(max_length=100, blank=True)
+    size = models.PositiveIntegerField(null=True, blank=True, help_text="Number of employees")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class OrganisationDomain(models.Model):
+    """An email domain whose senders belong to the organisation."""
+
+    organisation = models.ForeignKey(Organisation, on_delete=models.CASCADE, related_name="domains")
+    domain = models.CharField(max_length=253, unique=True)
+
+    def __str__(self) -> str:
+        return self.domain
+
+
+class Customer(models.Model):
+    class Gender(models.TextChoices):
+        FEMALE = "female"
+        MALE = "male"
+        OTHER = "other"
+        UNKNOWN = "", "Unknown"
+
+    email = models.EmailField(max_length=254)
+    name = models.CharField(max_length=200, blank=True)
+    phone = models.CharField(max_length=50, blank=True)
+    organisation = models.ForeignKey(
+        Organisation, null=True, blank=True, on_delete=models.SET_NULL, related_name="customers"
+    )
+    country = models.CharField(max_length=2, blank=True, help_text="ISO 3166-1 alpha-2")
+    city = models.CharField(max_length=100, blank=True)
+    language = models.CharField(max_length=10, blank=True)
+    timezone = models.CharField(max_length=64, blank=True)
+    age = models.PositiveSmallIntegerField(null=True, blank=True)
+    gender = models.CharField(max_length=10, choices=Gender.choices, blank=True)
+    plan = models.CharField(max_length=50, blank=True)
+    signup_date = models.DateField(null=True, blank=True)
+    external_id = models.CharField(max_length=100, null=True, blank=True, unique=True)
+    custom_fields = models.JSONField(default=dict, blank=True)
+    tags = models.ManyToManyField(Tag, related_name="customers", blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(Lower("email"), name="customer_email_ci_unique"),
+        ]
+        indexes = [models.Index(fields=["name"])]
+        ordering = ["name", "id"]
+
+    def __str__(self) -> str:
+        return self.name or self.email
+
+    @property
+    def first_name(self) -> str:
+        return (self.name or self.email).split()[0]
+
+
+class Purchase(models.Model):
+    order_id = models.CharField(max_length=100, unique=True)
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="purchases")
+    ordered_at = models.DateTimeField()
+    amount = models.DecimalField(max_digits=12, decimal_places=2)
+    currency = models.CharField(max_length=3, default="EUR")
+    product = models.CharField(max_length=200, blank=True)
+    category = models.CharField(max_length=100, blank=True)
+    quantity = models.PositiveIntegerField(default=1)
+
+    class Meta:
+        indexes = [models.Index(fields=["customer", "-ordered_at"])]
+        ordering = ["-ordered_at"]
+
+    def __str__(self) -> str:
+        return self.order_id
+
+
+def _new_inbound_token() -> str:
+    return secrets.token_urlsafe(32)
+
+
+class Mailbox(models.Model):
+    """A support address. The IMAP password is never stored: ``imap_password_env`` names the
+    environment variable that holds it."""
+
+    slug = models.SlugField(unique=True)
+    address = models.EmailField(unique=True)
+    team = models.ForeignKey(
+        Team, null=True, blank=True, on_delete=models.SET_NULL, related_name="mailboxes"
+    )
+    active = models.BooleanField(default=True)
+    imap_host = models.CharField(max_length=253, blank=True)
+    imap_port = models.PositiveIntegerField(default=993)
+    imap_use_tls = models.BooleanField(default=True)
+    imap_user = models.CharField(max_length=254, blank=True)
+    imap_password_env = models.CharField(max_length=100, blank=True)
+    imap_folder = models.CharField(max_length=100, default="INBOX")
+    inbound_token = models.CharField(max_length=64, default=_new_inbound_token)
+
+    class Meta:
+        verbose_name_plural = "mailboxes"
+        ordering = ["slug"]
+
+    def __str__(self) -> str:
+        return self.address
+
+
+class Ticket(models.Model):
+    class Status(models.TextChoices):
+        NEW = "new"
+        OPEN = "open"
+        PENDING = "pending"
+        ON_HOLD = "on_hold", "On hold"
+        SOLVED = "solved"
+        CLOSED = "closed"
+
+    class Priority(models.TextChoices):
+        LOW = "low"
+        NORMAL = "normal"
+        HIGH = "high"
+        URGENT = "urgent"
+
+    class Channel(models.TextChoices):
+        EMAIL = "email"
+        WEB = "web"
+        CHAT = "chat"
+        PHONE = "phone"
+        SOCIAL = "social"
+        API = "api", "API"
+
+    ACTIVE_STATUSES = (Status.NEW, Status.OPEN, Status.PENDING, Status.ON_HOLD)
+
+    subject = models.CharField(max_length=255)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.NEW)
+    priority = models.CharField(max_length=10, choices=Priority.choices, default=Priority.NORMAL)
+    channel = models.CharField(max_length=10, choices=Channel.choices, default=Channel.EMAIL)
+    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="tickets")
+    team = models.ForeignKey(
+        Team, null=True, blank=True, on_delete=models.SET_NULL, related_name="tickets"
+    )
+    assignee = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="assigned_tickets",
+    )
+    mailbox = models.ForeignKey(
+        Mailbox, null=True, blank=True, on_delete=models.SET_NULL, related_name="tickets"
+    )
+    tags = models.ManyToManyField(Tag, related_name="tickets", blank=True)
+    external_id = models.CharField(max_length=100, null=True, blank=True, unique=True)
+    # Subject plus every message's text, kept by the services for full-text search.
+    search_document = models.TextField(blank=True, default="")
+    created_at = models.DateTimeField(db_index=True)
+    updated_at = models.DateTimeField()
+    first_response_at = models.DateTimeField(null=True, blank=True)
+    solved_at = models.DateTimeField(null=True, blank=True)
+    closed_at = models.DateTimeField(null=True, blank=True)
+    routed_at = models.DateTimeField(
+        null=True, blank=True, help_text="Empty until routing has run; the sweeper uses it."
+    )
+
+    class Meta:
+        ordering = ["-updated_at", "-id"]
+        indexes = [
+            models.Index(fields=["status", "-updated_at", "-id"], name="ticket_status_updated"),
+            models.Index(fields=["assignee", "status", "-updated_at"], name="ticket_assignee"),
+            models.Index(fields=["team", "status", "-updated_at"], name="ticket_team"),
+            models.Index(fields=["customer", "-created_at"], name="ticket_customer"),
+            models.Index(fields=["-updated_at", "-id"], name="ticket_updated"),
+        ]
+
+    def __str__(self) -> str:
+        return f"#{self.number} {self.subject}"
+
+    @property
+    def number(self) -> int:
+        """The ticket number customers see (``[#1234]``) is its primary key."""
+        return self.pk
+
+    @property
+    def is_active(self) -> bool:
+        return self.status in self.ACTIVE_STATUSES
+
+
+class Message(models.Model):
+    class Kind(models.TextChoices):
+        INBOUND = "inbound"
+        OUTBOUND = "outbound"
+        NOTE = "note", "Internal note"
+
+    class Delivery(models.TextChoices):
+        NOT_APPLICABLE = "", "—"
+        PENDING = "pending"
+        SENT = "sent"
+        FAILED = "failed"
+
+    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="messages")
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="messages",
+    )
+    body_text = models.TextField(blank=True)
+    body_html = models.TextField(blank=True, help_text="Sanitised HTML, safe to render.")
+    headers = models.JSONField(default=dict, blank=True)
+    mailbox = models.ForeignKey(
+        Mailbox, null=True, blank=True, on_delete=models.SET_NULL, related_name="messages"
+    )
+    message_id = models.CharField(max_length=998, null=True, blank=True)
+    delivery_status = models.CharField(
+        max_length=10, choices=Delivery.choices, blank=True, default=Delivery.NOT_APPLICABLE
+    )
+    delivery_error = models.TextField(blank=True)
+    created_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        indexes = [
+            models.Index(fields=["ticket", "created_at"]),
+            models.Index(fields=["message_id"]),
+        ]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["mailbox", "message_id"], name="message_unique_message_id_per_mailbox"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} on #{self.ticket_id}"
+
+
+class Attachment(models.Model):
+    message = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="attachments")
+    file = models.FileField(upload_to="attachments/%Y/%m/")
+    filename = models.CharField(max_length=255)
+    content_type = models.CharField(max_length=255)
+    size = models.PositiveIntegerField()
+
+    def __str__(self) -> str:
+        return self.filename
+
+
+class InboundEmail(models.Model):
+    """The raw bytes of every message received, stored before anything else happens."""
+
+    class State(models.TextChoices):
+        RECEIVED = "received"
+        PROCESSED = "processed"
+        IGNORED = "ignored", "Ignored (auto-reply or bounce)"
+        FAILED = "failed"
+
+    mailbox = models.ForeignKey(Mailbox, on_delete=models.CASCADE, related_name="inbound_emails")
+    message_id_header = models.CharField(
+        max_length=998, help_text="Message-ID, or one derived from a hash of the raw bytes."
+    )
+    raw = models.BinaryField()
+    state = models.CharField(max_length=10, choices=State.choices, default=State.RECEIVED)
+    error = models.TextField(blank=True)
+    message = models.OneToOneField(
+        Message, null=True, blank=True, on_delete=models.SET_NULL, related_name="inbound_email"
+    )
+    received_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-received_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["mailbox", "message_id_header"], name="inbound_email_unique_message_id"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.message_id_header
+
+
+class SavedView(models.Model):
+    """An agent's named inbox filter, stored as the query string of the inbox URL."""
+
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="saved_views"
+    )
+    name = models.CharField(max_length=100)
+    query = models.CharField(max_length=1000)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(fields=["owner", "name"], name="saved_view_unique_name"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name

@@ -1,0 +1,34 @@
+"""Every write and business action of the tickets app.
+
+Modules group the actions by subject; import them from here.
+"""
+
+from tickets.services.customers import (
+    find_or_create_customer,
+    organisation_for_email,
+    update_customer,
+)
+from tickets.services.tickets import (
+    add_internal_note,
+    bulk_update_tickets,
+    close_ticket,
+    create_ticket,
+    record_inbound_message,
+    reply_to_ticket,
+    route_ticket,
+    update_ticket,
+)
+
+__all__ = [
+    "add_internal_note",
+    "bulk_update_tickets",
+    "close_ticket",
+    "create_ticket",
+    "find_or_create_customer",
+    "organisation_for_email",
+    "record_inbound_message",
+    "reply_to_ticket",
+    "route_ticket",
+    "update_customer",
+    "update_ticket",
+]

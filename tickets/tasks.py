@@ -1,0 +1,41 @@
+from celery import shared_task
+from django.utils import timezone
+
+from helpdesk.jobs import send_now
+from tickets import services
+from tickets.models import Message, Ticket
+
+SWEEP_AFTER_SECONDS = 60
+
+
+@shared_task(acks_late=True)
+def route_ticket_task(ticket_id: int) -> None:
+    services.route_ticket(ticket_id=ticket_id)
+
+
+@shared_task(
+    acks_late=True,
+    autoretry_for=(OSError,),
+    retry_backoff=True,
+    retry_backoff_max=600,
+    max_retries=8,
+)
+def deliver_message_task(message_id: int) -> None:
+    from tickets.services.email import deliver_message
+
+    deliver_message(message_id=message_id)
+
+
+@shared_task
+def sweep_unfinished_work() -> dict:
+    """Re-enqueue work whose job was lost (for example while the broker was down)."""
+    cutoff = timezone.now() - timezone.timedelta(seconds=SWEEP_AFTER_SECONDS)
+    unrouted = Ticket.objects.filter(routed_at__isnull=True, created_at__lt=cutoff)
+    undelivered = Message.objects.filter(
+        delivery_status=Message.Delivery.PENDING, created_at__lt=cutoff
+    )
+    routed = [send_now(route_ticket_task, pk) for pk in unrouted.values_list("pk", flat=True)[:500]]
+    sent = [
+        send_now(deliver_message_task, pk) for pk in undelivered.values_list("pk", flat=True)[:500]
+    ]
+    return {"route": len(routed), "deliver": len(sent)}
