@@ -340,3 +340,45 @@ class SavedView(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class ImportJob(models.Model):
+    """A CSV import started from the upload page or the command, with its progress."""
+
+    class Kind(models.TextChoices):
+        CUSTOMERS = "customers"
+        PURCHASES = "purchases"
+        TICKETS = "tickets"
+
+    class State(models.TextChoices):
+        QUEUED = "queued"
+        RUNNING = "running"
+        SUCCEEDED = "succeeded"
+        FAILED = "failed"
+
+    kind = models.CharField(max_length=20)
+    file = models.FileField(upload_to="imports/%Y/%m/")
+    skip_invalid = models.BooleanField(default=False)
+    state = models.CharField(max_length=10, choices=State.choices, default=State.QUEUED)
+    total_rows = models.PositiveIntegerField(default=0)
+    processed_rows = models.PositiveIntegerField(default=0)
+    created_count = models.PositiveIntegerField(default=0)
+    updated_count = models.PositiveIntegerField(default=0)
+    errors = models.JSONField(default=list, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.kind} import #{self.pk}"
+
+    @property
+    def percent(self) -> int:
+        if not self.total_rows:
+            return 100 if self.state == self.State.SUCCEEDED else 0
+        return min(100, round(100 * self.processed_rows / self.total_rows))
