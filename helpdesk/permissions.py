@@ -27,6 +27,19 @@ def role_required(minimum: Role):
     return decorator
 
 
+def public_view(reason: str):
+    """Mark a view that needs no staff login (customers, providers pushing mail, health).
+
+    The permission-matrix test requires every URL to carry either a role or this mark.
+    """
+
+    def decorator(view):
+        view.public_reason = reason
+        return view
+
+    return decorator
+
+
 agent_required = role_required(Role.AGENT)
 lead_required = role_required(Role.LEAD)
 admin_required = role_required(Role.ADMIN)
