@@ -166,3 +166,12 @@ LOGGING = {
 }
 
 PRESENCE_TTL_SECONDS = 30
+
+# Surveys: CSAT after a ticket is solved, NPS at most once per period per customer.
+SURVEY_DELAY_MINUTES = env.int("SURVEY_DELAY_MINUTES", default=30)
+SURVEY_LINK_MAX_AGE_DAYS = env.int("SURVEY_LINK_MAX_AGE_DAYS", default=14)
+SURVEY_CHANGE_WINDOW_HOURS = env.int("SURVEY_CHANGE_WINDOW_HOURS", default=24)
+SURVEY_CSAT_SCALE = env("SURVEY_CSAT_SCALE", default="stars")  # "stars" (1-5) or "faces"
+SURVEY_BAD_RATING_ACTIONS = env.list("SURVEY_BAD_RATING_ACTIONS", default=[])  # reopen, notify_lead
+NPS_ENABLED = env.bool("NPS_ENABLED", default=True)
+NPS_PERIOD_DAYS = env.int("NPS_PERIOD_DAYS", default=90)
