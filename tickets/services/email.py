@@ -36,7 +36,7 @@ def deliver_message(*, message_id: int) -> None:
     """Send an outbound message once; a retry after success does nothing."""
     with transaction.atomic():
         message = (
-            Message.objects.select_for_update()
+            Message.objects.select_for_update(of=("self",))
             .select_related("ticket__customer", "mailbox", "author")
             .get(pk=message_id)
         )

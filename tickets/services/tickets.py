@@ -269,8 +269,13 @@ def bulk_update_tickets(
 @transaction.atomic
 def route_ticket(*, ticket_id: int) -> Ticket | None:
     """Default routing: a ticket without a team goes to its mailbox's team. Runs once."""
-    ticket = Ticket.objects.select_for_update().select_related("mailbox").filter(pk=ticket_id)
-    ticket = ticket.first()
+    # of=("self",): PostgreSQL cannot lock the nullable side of the outer join to mailbox.
+    ticket = (
+        Ticket.objects.select_for_update(of=("self",))
+        .select_related("mailbox")
+        .filter(pk=ticket_id)
+        .first()
+    )
     if ticket is None or ticket.routed_at is not None:
         return ticket
     if ticket.team_id is None and ticket.mailbox and ticket.mailbox.team_id:
