@@ -48,11 +48,15 @@ class CustomerFilter:
 BadgeProvider = Callable[[Sequence[int]], Mapping[int, Sequence[Badge]]]
 CustomerPanelProvider = Callable[[object], Panel | None]
 TicketPanelProvider = Callable[[object], Panel | None]
+CustomerExporter = Callable[[object], Mapping]  # customer -> sections of the privacy export
+CustomerEraser = Callable[[object], Mapping]  # customer -> counts of what it erased
 
 _badge_providers: list[BadgeProvider] = []
 _customer_panel_providers: list[CustomerPanelProvider] = []
 _ticket_panel_providers: list[TicketPanelProvider] = []
 _customer_filters: list[CustomerFilter] = []
+_customer_exporters: list[CustomerExporter] = []
+_customer_erasers: list[CustomerEraser] = []
 
 
 def _register(registry: list, item) -> None:
@@ -74,6 +78,28 @@ def register_ticket_panel(provider: TicketPanelProvider) -> None:
 
 def register_customer_filter(customer_filter: CustomerFilter) -> None:
     _register(_customer_filters, customer_filter)
+
+
+def register_customer_export(exporter: CustomerExporter) -> None:
+    _register(_customer_exporters, exporter)
+
+
+def register_customer_eraser(eraser: CustomerEraser) -> None:
+    _register(_customer_erasers, eraser)
+
+
+def customer_export_sections(customer) -> dict:
+    sections: dict = {}
+    for exporter in _customer_exporters:
+        sections.update(exporter(customer))
+    return sections
+
+
+def erase_customer_elsewhere(customer) -> dict:
+    counts: dict = {}
+    for eraser in _customer_erasers:
+        counts.update(eraser(customer))
+    return counts
 
 
 def badges_for_customers(customer_ids: Iterable[int]) -> dict[int, list[Badge]]:
