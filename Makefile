@@ -1,0 +1,41 @@
+# `make run` serves the demo at http://127.0.0.1:8000; `make test` runs the whole suite.
+# With nothing set both use a SQLite file and Celery in eager mode; DATABASE_URL and REDIS_URL
+# switch to PostgreSQL and Redis (.ci/run does that for the integration and browser tests).
+
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+MANAGE := $(BIN)/python manage.py
+INSTALLED := $(VENV)/.installed-requirements.txt
+ADDRESS ?= 127.0.0.1:8000
+PYTEST_ARGS ?=
+
+.PHONY: install run test lint
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+# A copy of the requirements installed last: pip runs again only when requirements.txt changed.
+$(INSTALLED): requirements.txt | $(BIN)/python
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements.txt
+	cp requirements.txt $@
+
+install: $(INSTALLED)
+
+run: install
+	$(MANAGE) migrate --noinput
+	$(MANAGE) setup_periodic_tasks
+	@if [ "$$($(MANAGE) shell -v 0 -c 'from helpdesk.models import User; print(User.objects.exists())')" = "False" ]; then \
+		$(MANAGE) seed_demo; \
+	else \
+		echo "Demo data already in the database; logins: admin, lead, agent (password printed by the first seed_demo)."; \
+	fi
+	@echo "Serving the help desk at http://$(ADDRESS)/"
+	$(MANAGE) runserver $(ADDRESS)
+
+test: install
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
