@@ -7,6 +7,7 @@ from helpdesk import views
 
 urlpatterns = [
     path("", include("tickets.urls")),
+    path("surveys/", include("surveys.urls")),
     path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("healthz/", views.healthz, name="healthz"),
