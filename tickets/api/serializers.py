@@ -1,0 +1,259 @@
+"""Serializers validate API input and shape output; every write goes through a service."""
+
+from rest_framework import serializers
+
+from helpdesk.models import User
+from tickets.models import Attachment, Customer, Message, Purchase, Tag, Team, Ticket
+from tickets.selectors import (
+    ASSIGNEE_MINE,
+    ASSIGNEE_UNASSIGNED,
+    STATUS_ACTIVE,
+    STATUS_ANY,
+    agents,
+)
+
+# Bounds on free text keep one request from storing megabytes; the search document is cut at
+# the same length.
+BODY_MAX_CHARS = 100_000
+QUERY_MAX_CHARS = 200
+PURCHASES_PER_REQUEST = 1000
+
+
+class TagNamesField(serializers.ListField):
+    """Tags as a list of names; reads the prefetched tag set."""
+
+    child = serializers.CharField(max_length=Tag._meta.get_field("name").max_length)
+
+    def to_representation(self, tags):
+        return [tag.name for tag in tags.all()]
+
+
+class UserRefSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = User
+        fields = ["id", "username", "display_name"]
+
+
+class TeamRefSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Team
+        fields = ["id", "name", "slug"]
+
+
+class CustomerRefSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Customer
+        fields = ["id", "email", "name"]
+
+
+class TagSerializer(serializers.ModelSerializer):
+    colour = serializers.RegexField(r"^#[0-9a-fA-F]{6}$", required=False)
+
+    class Meta:
+        model = Tag
+        fields = ["id", "name", "colour"]
+        extra_kwargs = {"name": {"validators": []}}
+
+
+class TicketSerializer(serializers.ModelSerializer):
+    number = serializers.IntegerField(read_only=True)
+    customer = CustomerRefSerializer(read_only=True)
+    team = TeamRefSerializer(read_only=True)
+    assignee = UserRefSerializer(read_only=True)
+    tags = TagNamesField(read_only=True)
+
+    class Meta:
+        model = Ticket
+        fields = [
+            "id",
+            "number",
+            "subject",
+            "status",
+            "priority",
+            "channel",
+            "customer",
+            "team",
+            "assignee",
+            "tags",
+            "created_at",
+            "updated_at",
+            "first_response_at",
+            "solved_at",
+            "closed_at",
+        ]
+        read_only_fields = fields
+
+
+class TicketFilterSerializer(serializers.Serializer):
+    """Query parameters of the ticket list; all optional."""
+
+    status = serializers.ChoiceField(
+        [*Ticket.Status.values, STATUS_ACTIVE, STATUS_ANY],
+        required=False,
+        help_text=f"A status, '{STATUS_ACTIVE}' (not solved or closed) or '{STATUS_ANY}'.",
+    )
+    team = serializers.IntegerField(min_value=1, required=False)
+    assignee = serializers.RegexField(
+        rf"^({ASSIGNEE_MINE}|{ASSIGNEE_UNASSIGNED}|[1-9][0-9]{{0,18}})$",
+        required=False,
+        help_text=f"A user id, '{ASSIGNEE_MINE}' or '{ASSIGNEE_UNASSIGNED}'.",
+    )
+    tag = serializers.CharField(max_length=Tag._meta.get_field("name").max_length, required=False)
+    channel = serializers.ChoiceField(Ticket.Channel.choices, required=False)
+    priority = serializers.ChoiceField(Ticket.Priority.choices, required=False)
+    q = serializers.CharField(max_length=QUERY_MAX_CHARS, required=False)
+    customer = serializers.IntegerField(min_value=1, required=False)
+
+    def validate_tag(self, value: str) -> str:
+        return value.strip().lower()
+
+
+class _TicketFieldsSerializer(serializers.Serializer):
+    priority = serializers.ChoiceField(Ticket.Priority.choices, required=False)
+    team = serializers.PrimaryKeyRelatedField(
+        queryset=Team.objects.all(), required=False, allow_null=True
+    )
+    assignee = serializers.PrimaryKeyRelatedField(
+        queryset=agents(), required=False, allow_null=True
+    )
+    tags = TagNamesField(required=False)
+
+
+class TicketCreateSerializer(_TicketFieldsSerializer):
+    customer_email = serializers.EmailField(max_length=254)
+    customer_name = serializers.CharField(max_length=200, required=False, allow_blank=True)
+    subject = serializers.CharField(max_length=255)
+    body_text = serializers.CharField(max_length=BODY_MAX_CHARS)
+    channel = serializers.ChoiceField(Ticket.Channel.choices, default=Ticket.Channel.API)
+
+
+class TicketUpdateSerializer(_TicketFieldsSerializer):
+    status = serializers.ChoiceField(Ticket.Status.choices, required=False)
+    subject = serializers.CharField(max_length=255, required=False)
+
+
+class AttachmentSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Attachment
+        fields = ["id", "filename", "content_type", "size", "file"]
+
+
+class MessageSerializer(serializers.ModelSerializer):
+    author = UserRefSerializer(read_only=True)
+    attachments = AttachmentSerializer(many=True, read_only=True)
+
+    class Meta:
+        model = Message
+        fields = [
+            "id",
+            "kind",
+            "author",
+            "body_text",
+            "body_html",
+            "delivery_status",
+            "created_at",
+            "attachments",
+        ]
+        read_only_fields = fields
+
+
+class NoteSerializer(serializers.Serializer):
+    body_text = serializers.CharField(max_length=BODY_MAX_CHARS)
+
+
+class ReplySerializer(NoteSerializer):
+    status = serializers.ChoiceField(
+        Ticket.Status.choices,
+        required=False,
+        help_text="Set the ticket's status with the reply (a new ticket becomes open anyway).",
+    )
+
+
+class CustomerSerializer(serializers.ModelSerializer):
+    tags = TagNamesField(required=False)
+    custom_fields = serializers.DictField(required=False)
+
+    class Meta:
+        model = Customer
+        fields = [
+            "id",
+            "email",
+            "name",
+            "phone",
+            "organisation",
+            "country",
+            "city",
+            "language",
+            "timezone",
+            "age",
+            "gender",
+            "plan",
+            "signup_date",
+            "external_id",
+            "custom_fields",
+            "tags",
+            "created_at",
+            "updated_at",
+        ]
+        read_only_fields = ["created_at", "updated_at"]
+
+
+class CustomerFilterSerializer(serializers.Serializer):
+    email = serializers.CharField(max_length=254, required=False)
+    q = serializers.CharField(
+        max_length=QUERY_MAX_CHARS, required=False, help_text="Part of the name or email."
+    )
+
+
+class PurchaseListSerializer(serializers.ListSerializer):
+    """Checks the whole batch with one query per kind of reference; errors keyed by item index."""
+
+    def validate(self, attrs: list[dict]) -> list[dict]:
+        customer_ids = {row["customer_id"] for row in attrs}
+        order_ids = [row["order_id"] for row in attrs]
+        known_customers = set(
+            Customer.objects.filter(pk__in=customer_ids).values_list("pk", flat=True)
+        )
+        taken = set(
+            Purchase.objects.filter(order_id__in=order_ids).values_list("order_id", flat=True)
+        )
+        errors, seen = {}, set()
+        for index, row in enumerate(attrs):
+            row_errors = {}
+            if row["customer_id"] not in known_customers:
+                row_errors["customer"] = ["No customer has this id."]
+            if row["order_id"] in taken:
+                row_errors["order_id"] = ["A purchase with this order id already exists."]
+            elif row["order_id"] in seen:
+                row_errors["order_id"] = ["This order id appears twice in the request."]
+            seen.add(row["order_id"])
+            if row_errors:
+                errors[index] = row_errors
+        if errors:
+            raise serializers.ValidationError(errors)
+        return attrs
+
+
+class PurchaseSerializer(serializers.ModelSerializer):
+    customer = serializers.IntegerField(source="customer_id", min_value=1)
+
+    class Meta:
+        model = Purchase
+        fields = [
+            "id",
+            "order_id",
+            "customer",
+            "ordered_at",
+            "amount",
+            "currency",
+            "product",
+            "category",
+            "quantity",
+        ]
+        # Uniqueness is checked for the whole batch at once by PurchaseListSerializer.
+        extra_kwargs = {"order_id": {"validators": []}}
+        list_serializer_class = PurchaseListSerializer
+
+
+class PurchaseFilterSerializer(serializers.Serializer):
+    customer = serializers.IntegerField(min_value=1, required=False)
