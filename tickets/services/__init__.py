@@ -4,6 +4,10 @@ Modules group the actions by subject; import them from here.
 """
 
 from tickets.services.customers import (
+    create_customer,
+    create_purchases,
+    create_tag,
+    delete_customer,
     find_or_create_customer,
     organisation_for_email,
     update_customer,
@@ -23,7 +27,11 @@ __all__ = [
     "add_internal_note",
     "bulk_update_tickets",
     "close_ticket",
+    "create_customer",
+    "create_purchases",
+    "create_tag",
     "create_ticket",
+    "delete_customer",
     "find_or_create_customer",
     "organisation_for_email",
     "record_inbound_message",

@@ -1,9 +1,11 @@
+from collections.abc import Mapping, Sequence
+
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 
 from helpdesk.audit import record_change
 from helpdesk.models import User
-from tickets.models import Customer, Organisation, OrganisationDomain, Tag
+from tickets.models import Customer, Organisation, OrganisationDomain, Purchase, Tag
 
 CUSTOMER_EDITABLE_FIELDS = (
     "name",
@@ -64,10 +66,8 @@ def update_customer(
             changes[field] = [_plain(old), _plain(value)]
     if changes:
         customer.full_clean(validate_unique=False, validate_constraints=False)
-        if "email" in changes and (
-            Customer.objects.filter(email__iexact=customer.email).exclude(pk=customer.pk).exists()
-        ):
-            raise ValidationError({"email": "Another customer already has this address."})
+        if "email" in changes:
+            _ensure_email_free(customer)
         customer.save(update_fields=[*changes, "updated_at"])
     if tags is not None:
         old_tags = sorted(customer.tags.values_list("name", flat=True))
@@ -78,6 +78,86 @@ def update_customer(
     if changes:
         record_change(target=customer, action="customer_updated", actor=actor, changes=changes)
     return customer
+
+
+@transaction.atomic
+def create_customer(
+    *, actor: User | None, data: Mapping, tags: list[str] | None = None
+) -> Customer:
+    """Create a profile from ``CUSTOMER_EDITABLE_FIELDS``; the address must be new."""
+    unknown = sorted(set(data) - set(CUSTOMER_EDITABLE_FIELDS))
+    if unknown:
+        raise ValidationError({field: "This field cannot be set." for field in unknown})
+    customer = Customer(**data)
+    if customer.organisation is None:
+        customer.organisation = organisation_for_email(customer.email)
+    customer.full_clean(validate_constraints=False)
+    _ensure_email_free(customer)
+    try:
+        with transaction.atomic():
+            customer.save()
+    except IntegrityError as exc:
+        # A concurrent request took the address or external id between the check and the insert.
+        raise ValidationError("Another customer has this email address or external id.") from exc
+    if tags:
+        customer.tags.set(tags_named(tags))
+    record_change(
+        target=customer, action="customer_created", actor=actor, changes={"email": customer.email}
+    )
+    return customer
+
+
+@transaction.atomic
+def delete_customer(*, customer: Customer, actor: User | None) -> None:
+    """Delete a customer and their purchases; customers with tickets are kept for the history."""
+    if customer.tickets.exists():
+        raise ValidationError("This customer has tickets and cannot be deleted.")
+    record_change(
+        target=customer, action="customer_deleted", actor=actor, changes={"email": customer.email}
+    )
+    customer.delete()
+
+
+@transaction.atomic
+def create_purchases(*, purchases: Sequence[Mapping]) -> list[Purchase]:
+    """Create every purchase in one statement, or none of them.
+
+    Each mapping holds Purchase fields with ``customer`` or ``customer_id``. Callers check that
+    the customers exist and the order ids are free in one query each; the database constraints
+    catch a concurrent writer.
+    """
+    rows = [Purchase(**purchase) for purchase in purchases]
+    for index, row in enumerate(rows):
+        try:
+            row.full_clean(exclude=["customer"], validate_unique=False, validate_constraints=False)
+        except ValidationError as exc:
+            raise ValidationError({str(index): exc.messages}) from exc
+    try:
+        with transaction.atomic():
+            return Purchase.objects.bulk_create(rows)
+    except IntegrityError as exc:
+        raise ValidationError(
+            {"order_id": "An order id already exists, or a customer does not exist."}
+        ) from exc
+
+
+@transaction.atomic
+def create_tag(*, name: str, colour: str = "") -> Tag:
+    name = name.strip().lower()
+    if Tag.objects.filter(name=name).exists():
+        raise ValidationError({"name": "A tag with this name already exists."})
+    tag = Tag(name=name)
+    if colour:
+        tag.colour = colour
+    tag.full_clean(validate_unique=False)
+    tag.save()
+    return tag
+
+
+def _ensure_email_free(customer: Customer) -> None:
+    others = Customer.objects.filter(email__iexact=customer.email).exclude(pk=customer.pk)
+    if others.exists():
+        raise ValidationError({"email": "Another customer already has this address."})
 
 
 def tags_named(names: list[str]) -> list[Tag]:
