@@ -118,13 +118,13 @@ def delete_customer(*, customer: Customer, actor: User | None) -> None:
     customer.delete()
 
 
-@transaction.atomic
 def create_purchases(*, purchases: Sequence[Mapping]) -> list[Purchase]:
-    """Create every purchase in one statement, or none of them.
+    """Create every purchase in one transaction, or none of them.
 
     Each mapping holds Purchase fields with ``customer`` or ``customer_id``. Callers check that
     the customers exist and the order ids are free in one query each; the database constraints
-    catch a concurrent writer.
+    catch a concurrent writer. The only write is one ``bulk_create`` (split into batches where
+    the database limits query parameters, as SQLite does).
     """
     rows = [Purchase(**purchase) for purchase in purchases]
     for index, row in enumerate(rows):
