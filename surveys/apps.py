@@ -3,3 +3,12 @@ from django.apps import AppConfig
 
 class SurveysConfig(AppConfig):
     name = "surveys"
+
+    def ready(self) -> None:
+        from surveys import panels, services
+        from tickets import extensions
+
+        extensions.register_ticket_panel(panels.ticket_panel)
+        extensions.register_customer_panel(panels.customer_panel)
+        extensions.register_customer_export(services.export_customer_surveys)
+        extensions.register_customer_eraser(services.erase_customer_surveys)

@@ -1,0 +1,49 @@
+from smtplib import SMTPException
+
+from celery import shared_task
+from django.utils import timezone
+
+from helpdesk.jobs import send_now
+from surveys import selectors, services
+
+SEND_BATCH = 500
+
+
+@shared_task
+def invite_solved_tickets() -> dict:
+    """Periodic: invite solved tickets, then (re)enqueue every invitation still unsent."""
+    created = services.invite_solved_tickets()
+    return {"invited": created, "enqueued": _enqueue_unsent()}
+
+
+@shared_task
+def invite_nps() -> dict:
+    created = services.invite_nps()
+    return {"invited": created, "enqueued": _enqueue_unsent()}
+
+
+def _enqueue_unsent() -> int:
+    ids = selectors.unsent_invitation_ids(now=timezone.now(), limit=SEND_BATCH)
+    return sum(send_now(send_invitation_task, pk) for pk in ids)
+
+
+@shared_task(
+    acks_late=True,
+    autoretry_for=(SMTPException, OSError),
+    retry_backoff=True,
+    retry_backoff_max=600,
+    max_retries=8,
+)
+def send_invitation_task(invitation_id: int) -> bool:
+    return services.send_invitation(invitation_id=invitation_id)
+
+
+@shared_task(
+    acks_late=True,
+    autoretry_for=(SMTPException, OSError),
+    retry_backoff=True,
+    retry_backoff_max=600,
+    max_retries=8,
+)
+def handle_bad_rating_task(response_id: int) -> bool:
+    return services.handle_bad_rating(response_id=response_id)
