@@ -1,0 +1,120 @@
+"""Reads shared by pages, the API and the providers registered with ``tickets.extensions``."""
+
+import threading
+import time
+from collections.abc import Sequence
+
+import pandas as pd
+from django.db.models import QuerySet
+from django.utils import timezone
+
+from segments import rules
+from segments.features import load_feature_frame
+from segments.models import Membership, Segment, Segmentation
+from tickets.extensions import Badge, CustomerFilter, Panel
+
+PREVIEW_FRAME_SECONDS = 600
+SEGMENT_FILTER_PARAM = "segment"
+
+_preview = threading.local()
+
+
+def current_memberships() -> QuerySet:
+    """Memberships of every segmentation's current run: the badges customers carry now."""
+    current_runs = Segmentation.objects.filter(current_run__isnull=False).values("current_run")
+    return Membership.objects.filter(run_id__in=current_runs)
+
+
+def badges_by_customer(customer_ids: Sequence[int]) -> dict[int, list[Badge]]:
+    memberships = (
+        current_memberships()
+        .filter(customer_id__in=list(customer_ids))
+        .select_related("segment__segmentation")
+        .order_by("customer_id", "segment__segmentation__name")
+    )
+    badges: dict[int, list[Badge]] = {}
+    for membership in memberships:
+        badges.setdefault(membership.customer_id, []).append(badge_for(membership.segment))
+    return badges
+
+
+def badge_for(segment: Segment) -> Badge:
+    return Badge(
+        group=segment.segmentation.name,
+        group_slug=segment.segmentation.slug,
+        label=segment.label,
+        slug=segment.slug,
+        colour=segment.colour,
+        traits=tuple(segment.traits),
+        notes=segment.notes,
+    )
+
+
+def customer_segments_panel(customer) -> Panel | None:
+    badges = badges_by_customer([customer.pk]).get(customer.pk)
+    if not badges:
+        return None
+    return Panel(
+        title="Segments",
+        template="segments/partials/segment_panel.html",
+        context={"badges": badges},
+        order=20,
+    )
+
+
+def ticket_segments_panel(ticket) -> Panel | None:
+    return customer_segments_panel(ticket.customer)
+
+
+def segment_filter_choices() -> list[tuple[str, str]]:
+    """``segmentation/segment`` values of the segments in current runs."""
+    return [
+        (f"{segment.segmentation.slug}/{segment.slug}", f"{segment.segmentation.name}: {segment.label}")
+        for segment in current_segments()
+    ]
+
+
+def current_segments() -> QuerySet:
+    """The segments that have members in their segmentation's current run."""
+    runs = Segmentation.objects.filter(current_run__isnull=False).values_list(
+        "current_run__explanation", flat=True
+    )
+    ids = [int(pk) for explanation in runs for pk in explanation]
+    return (
+        Segment.objects.filter(pk__in=ids)
+        .select_related("segmentation")
+        .order_by("segmentation__name", "position", "pk")
+    )
+
+
+def customers_in_segment(value: str) -> QuerySet:
+    """Customer ids in ``segmentation/segment`` now; an unknown value matches nobody."""
+    segmentation_slug, _, segment_slug = value.partition("/")
+    return current_memberships().filter(
+        segment__segmentation__slug=segmentation_slug, segment__slug=segment_slug
+    ).values("customer_id")
+
+
+SEGMENT_FILTER = CustomerFilter(
+    param=SEGMENT_FILTER_PARAM,
+    label="Segment",
+    choices=segment_filter_choices,
+    customer_ids=customers_in_segment,
+)
+
+
+def preview_frame() -> pd.DataFrame:
+    """Today's feature frame, rebuilt at most every ``PREVIEW_FRAME_SECONDS`` per thread.
+
+    A live preview asks on every keystroke; building the frame costs seconds at scale.
+    """
+    today = timezone.localdate()
+    cached = getattr(_preview, "entry", None)
+    if cached is None or cached[0] != today or time.monotonic() - cached[1] > PREVIEW_FRAME_SECONDS:
+        _preview.entry = (today, time.monotonic(), load_feature_frame(as_of=today))
+    return _preview.entry[2]
+
+
+def preview_rule_segment(*, criteria: list[dict], match: str) -> int:
+    """How many customers the criteria match now (ValidationError on bad criteria)."""
+    return int(rules.matches(preview_frame(), criteria, match).sum())
