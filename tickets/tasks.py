@@ -13,6 +13,11 @@ def route_ticket_task(ticket_id: int) -> None:
     services.route_ticket(ticket_id=ticket_id)
 
 
+@shared_task(acks_late=True)
+def run_import_job(job_id: int) -> None:
+    services.run_import_job(job_id=job_id)
+
+
 @shared_task(
     acks_late=True,
     autoretry_for=(OSError,),

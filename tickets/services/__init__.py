@@ -12,6 +12,13 @@ from tickets.services.customers import (
     organisation_for_email,
     update_customer,
 )
+from tickets.services.imports import (
+    ImportKind,
+    import_csv,
+    register_import_kind,
+    run_import_job,
+    start_import_job,
+)
 from tickets.services.tickets import (
     add_internal_note,
     bulk_update_tickets,
@@ -24,6 +31,7 @@ from tickets.services.tickets import (
 )
 
 __all__ = [
+    "ImportKind",
     "add_internal_note",
     "bulk_update_tickets",
     "close_ticket",
@@ -33,10 +41,14 @@ __all__ = [
     "create_ticket",
     "delete_customer",
     "find_or_create_customer",
+    "import_csv",
     "organisation_for_email",
     "record_inbound_message",
+    "register_import_kind",
     "reply_to_ticket",
     "route_ticket",
+    "run_import_job",
+    "start_import_job",
     "update_customer",
     "update_ticket",
 ]
