@@ -113,7 +113,7 @@ class CeleryWorker:
             **os.environ,
             "DJANGO_SETTINGS_MODULE": "helpdesk.settings.base",
             "CELERY_TASK_ALWAYS_EAGER": "False",
-            "EMAIL_URL": f"filemail://{self.mail_dir}",
+            "EMAIL_URL": f"filemail:///{self.mail_dir}",  # environ drops one leading slash
             "MEDIA_ROOT": str(django_settings.MEDIA_ROOT),
             "CONN_MAX_AGE": "0",
             **env,
