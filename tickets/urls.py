@@ -1,3 +1,27 @@
+from django.urls import path
+
+from tickets.views import customers, inbox, organisations, ticket
+
 app_name = "tickets"
 
-urlpatterns: list = []
+urlpatterns: list = [
+    path("", inbox.inbox, name="inbox"),
+    path("inbox/bulk/", inbox.bulk_action, name="bulk"),
+    path("inbox/views/", inbox.save_view, name="save_view"),
+    path("inbox/views/<int:view_id>/delete/", inbox.delete_view, name="delete_view"),
+    path("tickets/<int:ticket_id>/", ticket.ticket_detail, name="ticket"),
+    path("tickets/<int:ticket_id>/properties/", ticket.update_properties, name="properties"),
+    path("tickets/<int:ticket_id>/reply/", ticket.reply, name="reply"),
+    path("tickets/<int:ticket_id>/note/", ticket.add_note, name="note"),
+    path("tickets/<int:ticket_id>/viewers/", ticket.viewers, name="viewers"),
+    path("tickets/<int:ticket_id>/viewers/leave/", ticket.stop_viewing, name="stop_viewing"),
+    path("customers/", customers.customer_list, name="customers"),
+    path("customers/<int:customer_id>/", customers.customer_detail, name="customer"),
+    path("customers/<int:customer_id>/edit/", customers.customer_edit, name="customer_edit"),
+    path("organisations/", organisations.organisation_list, name="organisations"),
+    path(
+        "organisations/<int:organisation_id>/",
+        organisations.organisation_detail,
+        name="organisation",
+    ),
+]

@@ -19,6 +19,7 @@ from tickets.services.imports import (
     run_import_job,
     start_import_job,
 )
+from tickets.services.saved_views import delete_view, save_view
 from tickets.services.tickets import (
     add_internal_note,
     bulk_update_tickets,
@@ -40,6 +41,7 @@ __all__ = [
     "create_tag",
     "create_ticket",
     "delete_customer",
+    "delete_view",
     "find_or_create_customer",
     "import_csv",
     "organisation_for_email",
@@ -48,6 +50,7 @@ __all__ = [
     "reply_to_ticket",
     "route_ticket",
     "run_import_job",
+    "save_view",
     "start_import_job",
     "update_customer",
     "update_ticket",

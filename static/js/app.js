@@ -1,0 +1,144 @@
+// Keyboard shortcuts, bulk selection, the reply/note composer and presence for the staff pages.
+(function () {
+  "use strict";
+
+  function typing(event) {
+    const el = event.target;
+    return el.isContentEditable || ["INPUT", "TEXTAREA", "SELECT"].includes(el.tagName);
+  }
+
+  // ----- inbox: j/k move, Enter opens, x selects -----
+
+  function rows() {
+    return Array.from(document.querySelectorAll('[data-testid="inbox-row"]'));
+  }
+
+  function currentIndex(list) {
+    return list.findIndex((row) => row.classList.contains("is-current"));
+  }
+
+  function moveTo(list, index) {
+    list.forEach((row) => row.classList.remove("is-current"));
+    const row = list[Math.max(0, Math.min(index, list.length - 1))];
+    if (row) {
+      row.classList.add("is-current");
+      row.scrollIntoView({ block: "nearest" });
+    }
+  }
+
+  function inboxKey(event) {
+    const list = rows();
+    if (!list.length) return false;
+    const index = currentIndex(list);
+    const current = list[index];
+    switch (event.key) {
+      case "j":
+        moveTo(list, index + 1);
+        return true;
+      case "k":
+        moveTo(list, index < 0 ? 0 : index - 1);
+        return true;
+      case "Enter":
+        if (!current) return false;
+        window.location.href = current.dataset.href;
+        return true;
+      case "x": {
+        if (!current) return false;
+        const box = current.querySelector('input[type="checkbox"]');
+        box.checked = !box.checked;
+        box.dispatchEvent(new Event("change", { bubbles: true }));
+        return true;
+      }
+      default:
+        return false;
+    }
+  }
+
+  // ----- ticket page: r reply, n note -----
+
+  function showComposer(name) {
+    const composer = document.getElementById("composer");
+    if (!composer) return false;
+    composer.dataset.composer = name;
+    composer.querySelectorAll(".composer-tab").forEach((tab) => {
+      tab.setAttribute("aria-selected", String(tab.dataset.tab === name));
+    });
+    const field = document.getElementById(name === "note" ? "note-body" : "reply-body");
+    field.focus();
+    return true;
+  }
+
+  document.addEventListener("keydown", (event) => {
+    if (event.metaKey || event.ctrlKey || event.altKey) return;
+    if (typing(event)) {
+      if (event.key === "Escape") event.target.blur();
+      return;
+    }
+    let handled = false;
+    if (event.key === "/") {
+      const search = document.getElementById("filter-q");
+      if (search) {
+        search.focus();
+        search.select();
+        handled = true;
+      }
+    } else if (event.key === "r") {
+      handled = showComposer("reply");
+    } else if (event.key === "n") {
+      handled = showComposer("note");
+    } else {
+      handled = inboxKey(event);
+    }
+    if (handled) event.preventDefault();
+  });
+
+  document.addEventListener("click", (event) => {
+    const tab = event.target.closest(".composer-tab");
+    if (tab) {
+      showComposer(tab.dataset.tab);
+      return;
+    }
+    // A click anywhere on an inbox row opens the ticket, except on its checkbox or links.
+    const row = event.target.closest('[data-testid="inbox-row"]');
+    if (row && !event.target.closest("a, input, label, button")) {
+      window.location.href = row.dataset.href;
+    }
+  });
+
+  // ----- bulk selection -----
+
+  function updateBulkCount() {
+    const boxes = document.querySelectorAll('input[name="bulk-ticket"]');
+    const checked = Array.from(boxes).filter((box) => box.checked);
+    boxes.forEach((box) => box.closest("tr").classList.toggle("is-checked", box.checked));
+    const label = document.getElementById("bulk-count");
+    if (label) {
+      label.textContent = checked.length
+        ? `${checked.length} selected`
+        : "Select tickets for bulk actions";
+    }
+    const all = document.getElementById("select-all");
+    if (all) all.checked = boxes.length > 0 && checked.length === boxes.length;
+  }
+
+  document.addEventListener("change", (event) => {
+    if (event.target.id === "select-all") {
+      document.querySelectorAll('input[name="bulk-ticket"]').forEach((box) => {
+        box.checked = event.target.checked;
+      });
+    }
+    if (event.target.id === "select-all" || event.target.name === "bulk-ticket") {
+      updateBulkCount();
+    }
+  });
+
+  // ----- presence: say goodbye when leaving a ticket, so others see it at once -----
+
+  window.addEventListener("pagehide", () => {
+    const viewers = document.getElementById("viewers");
+    if (!viewers || !navigator.sendBeacon) return;
+    const data = new FormData();
+    data.append("csrfmiddlewaretoken", document.body.dataset.csrf);
+    navigator.sendBeacon(viewers.dataset.leaveUrl, data);
+  });
+})();

@@ -1,0 +1,392 @@
+"""Reads shared by the HTML views (and available to the API), each a constant number of queries.
+
+Lists page with LIMIT page_size + 1 instead of counting: one extra row says whether a next page
+exists, so a page costs the same at a thousand or a million matching rows.
+"""
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+from django.contrib.postgres.search import SearchQuery, SearchVector
+from django.db import connection
+from django.db.models import (
+    Case,
+    Count,
+    IntegerField,
+    OuterRef,
+    Prefetch,
+    Q,
+    QuerySet,
+    Subquery,
+    Sum,
+    Value,
+    When,
+)
+from django.db.models.functions import Substr
+
+from helpdesk.audit import history_of
+from helpdesk.models import User
+from helpdesk.roles import Role
+from tickets.extensions import (
+    Badge,
+    Panel,
+    badges_for_customers,
+    customer_filters,
+    customer_panels,
+    ticket_panels,
+)
+from tickets.models import (
+    Customer,
+    Message,
+    Organisation,
+    OrganisationDomain,
+    Purchase,
+    SavedView,
+    Tag,
+    Team,
+    Ticket,
+)
+
+PAGE_SIZE = 50
+SIDEBAR_ROWS = 10
+PREVIEW_CHARS = 160
+
+ASSIGNEE_MINE = "mine"
+ASSIGNEE_UNASSIGNED = "unassigned"
+STATUS_ACTIVE = "active"
+STATUS_ANY = "any"
+
+PRIORITY_RANK = Case(
+    When(priority=Ticket.Priority.URGENT, then=Value(0)),
+    When(priority=Ticket.Priority.HIGH, then=Value(1)),
+    When(priority=Ticket.Priority.NORMAL, then=Value(2)),
+    default=Value(3),
+    output_field=IntegerField(),
+)
+SORTS = {
+    "updated": ("-updated_at", "-id"),
+    "created": ("-created_at", "-id"),
+    "priority": ("priority_rank", "-updated_at", "-id"),
+}
+
+
+@dataclass(frozen=True)
+class Page:
+    rows: list
+    number: int
+    has_next: bool
+
+    @property
+    def has_previous(self) -> bool:
+        return self.number > 1
+
+
+@dataclass(frozen=True)
+class BadgedPage(Page):
+    """A page whose rows belong to customers, with each row's customer badges."""
+
+    badges: Mapping[int, Sequence[Badge]] = field(default_factory=dict)
+    customer_ids: Sequence[int] = ()
+
+    @property
+    def entries(self) -> list[tuple[object, Sequence[Badge]]]:
+        return [
+            (row, self.badges.get(customer_id, ()))
+            for row, customer_id in zip(self.rows, self.customer_ids, strict=True)
+        ]
+
+
+def _badged_page(rows: list, customer_ids: list[int], *, number: int, has_next: bool):
+    return BadgedPage(
+        rows=rows,
+        number=number,
+        has_next=has_next,
+        badges=badges_for_customers(customer_ids),
+        customer_ids=customer_ids,
+    )
+
+
+def _page_of(queryset: QuerySet, *, number: int, size: int = PAGE_SIZE) -> tuple[list, bool]:
+    start = (number - 1) * size
+    rows = list(queryset[start : start + size + 1])
+    return rows[:size], len(rows) > size
+
+
+def agents() -> QuerySet:
+    """Staff who can be assigned tickets: every active user with a role."""
+    role_groups = [role.group_name for role in Role]
+    return (
+        User.objects.filter(is_active=True)
+        .filter(Q(groups__name__in=role_groups) | Q(is_superuser=True))
+        .distinct()
+        .order_by("first_name", "last_name", "username")
+    )
+
+
+def search_tickets(queryset: QuerySet, text: str) -> QuerySet:
+    """Full-text search on PostgreSQL (uses the ``ticket_search_fts`` GIN index), LIKE elsewhere."""
+    if connection.vendor == "postgresql":
+        return queryset.alias(search=SearchVector("search_document", config="english")).filter(
+            search=SearchQuery(text, config="english", search_type="websearch")
+        )
+    return queryset.filter(search_document__icontains=text)
+
+
+def _apply_customer_filters(queryset: QuerySet, values: Mapping[str, str], field_name: str):
+    for customer_filter in customer_filters():
+        value = values.get(customer_filter.param)
+        if value:
+            queryset = queryset.filter(**{f"{field_name}__in": customer_filter.customer_ids(value)})
+    return queryset
+
+
+def filtered_tickets(*, user: User, filters: Mapping) -> QuerySet:
+    """Tickets matching the inbox filters (cleaned form data; missing keys mean no filter)."""
+    tickets = Ticket.objects.all()
+    status = filters.get("status") or STATUS_ACTIVE
+    if status == STATUS_ACTIVE:
+        tickets = tickets.filter(status__in=Ticket.ACTIVE_STATUSES)
+    elif status != STATUS_ANY:
+        tickets = tickets.filter(status=status)
+    assignee = filters.get("assignee")
+    if assignee == ASSIGNEE_MINE:
+        tickets = tickets.filter(assignee=user)
+    elif assignee == ASSIGNEE_UNASSIGNED:
+        tickets = tickets.filter(assignee__isnull=True)
+    elif assignee:
+        tickets = tickets.filter(assignee_id=assignee)
+    for name, lookup in (
+        ("team", "team_id"),
+        ("channel", "channel"),
+        ("priority", "priority"),
+        ("tag", "tags__name"),
+        ("customer", "customer_id"),
+    ):
+        if filters.get(name):
+            tickets = tickets.filter(**{lookup: filters[name]})
+    if filters.get("q"):
+        tickets = search_tickets(tickets, filters["q"])
+    return _apply_customer_filters(tickets, filters, "customer_id")
+
+
+def _last_public_message_preview() -> Substr:
+    latest = (
+        Message.objects.filter(ticket=OuterRef("pk"))
+        .exclude(kind=Message.Kind.NOTE)
+        .order_by("-created_at", "-id")
+        .values("body_text")[:1]
+    )
+    return Substr(Subquery(latest), 1, PREVIEW_CHARS)
+
+
+def inbox_page(*, user: User, filters: Mapping, page: int = 1) -> BadgedPage:
+    tickets = filtered_tickets(user=user, filters=filters)
+    sort = SORTS.get(filters.get("sort") or "updated", SORTS["updated"])
+    if "priority_rank" in sort:
+        tickets = tickets.alias(priority_rank=PRIORITY_RANK)
+    tickets = (
+        tickets.order_by(*sort)
+        .select_related("customer", "assignee", "team")
+        .prefetch_related("tags")
+        .annotate(preview=_last_public_message_preview())
+        .defer("search_document")
+    )
+    rows, has_next = _page_of(tickets, number=page)
+    customer_ids = [ticket.customer_id for ticket in rows]
+    return _badged_page(rows, customer_ids, number=page, has_next=has_next)
+
+
+@dataclass(frozen=True)
+class InboxChoices:
+    teams: list[Team]
+    agents: list[User]
+    tags: list[Tag]
+
+
+def inbox_choices() -> InboxChoices:
+    """What the filter and bulk-action selects offer."""
+    return InboxChoices(
+        teams=list(Team.objects.all()),
+        agents=list(agents()),
+        tags=list(Tag.objects.all()),
+    )
+
+
+def saved_views_of(user: User) -> list[SavedView]:
+    return list(SavedView.objects.filter(owner=user))
+
+
+@dataclass(frozen=True)
+class TicketDetail:
+    ticket: Ticket
+    thread: list[Message]
+    history: list
+    recent_tickets: list[Ticket]
+    purchases: list[Purchase]
+    badges: Sequence[Badge]
+    customer_panels: list[Panel]
+    ticket_panels: list[Panel]
+
+
+def ticket_detail(*, ticket_id: int) -> TicketDetail:
+    """Everything the ticket page shows; raises Ticket.DoesNotExist."""
+    ticket = (
+        Ticket.objects.select_related("customer__organisation", "team", "assignee", "mailbox")
+        .prefetch_related("tags", "customer__tags")
+        .defer("search_document")
+        .get(pk=ticket_id)
+    )
+    customer = ticket.customer
+    thread = list(
+        ticket.messages.select_related("author").prefetch_related("attachments").defer("headers")
+    )
+    recent = (
+        customer.tickets.exclude(pk=ticket.pk)
+        .select_related("assignee")
+        .defer("search_document")
+        .order_by("-created_at")[:SIDEBAR_ROWS]
+    )
+    return TicketDetail(
+        ticket=ticket,
+        thread=thread,
+        history=ticket_history(ticket=ticket),
+        recent_tickets=list(recent),
+        purchases=list(customer.purchases.all()[:SIDEBAR_ROWS]),
+        badges=badges_for_customers([customer.pk])[customer.pk],
+        customer_panels=customer_panels(customer),
+        ticket_panels=ticket_panels(ticket),
+    )
+
+
+def ticket_history(*, ticket: Ticket) -> list:
+    return list(history_of(ticket))
+
+
+def ticket_sidebar_state(*, ticket_id: int) -> Ticket:
+    """The ticket with what the in-place property form shows; raises Ticket.DoesNotExist."""
+    return (
+        Ticket.objects.select_related("team", "assignee").prefetch_related("tags").get(pk=ticket_id)
+    )
+
+
+def _ticket_count() -> Subquery:
+    counted = (
+        Ticket.objects.filter(customer=OuterRef("pk"))
+        .order_by()
+        .values("customer")
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
+    return Subquery(counted, output_field=IntegerField())
+
+
+def customer_list_page(*, filters: Mapping, page: int = 1) -> BadgedPage:
+    customers = Customer.objects.all()
+    if filters.get("q"):
+        text = filters["q"]
+        customers = customers.filter(Q(name__icontains=text) | Q(email__icontains=text))
+    if filters.get("tag"):
+        customers = customers.filter(tags__name=filters["tag"])
+    if filters.get("organisation"):
+        customers = customers.filter(organisation_id=filters["organisation"])
+    customers = _apply_customer_filters(customers, filters, "pk")
+    customers = (
+        customers.select_related("organisation")
+        .prefetch_related("tags")
+        .annotate(ticket_count=_ticket_count())
+        .order_by("name", "id")
+    )
+    rows, has_next = _page_of(customers, number=page)
+    return _badged_page(rows, [customer.pk for customer in rows], number=page, has_next=has_next)
+
+
+@dataclass(frozen=True)
+class CustomerProfile:
+    customer: Customer
+    tickets: list[Ticket]
+    ticket_count: int
+    purchases: list[Purchase]
+    purchase_count: int
+    purchase_total: object
+    badges: Sequence[Badge]
+    panels: list[Panel]
+
+
+def customer_profile(*, customer_id: int, rows: int = 25) -> CustomerProfile:
+    """The customer's profile with recent tickets and purchases; raises Customer.DoesNotExist."""
+    customer = (
+        Customer.objects.select_related("organisation").prefetch_related("tags").get(pk=customer_id)
+    )
+    tickets = (
+        customer.tickets.select_related("assignee", "team")
+        .defer("search_document")
+        .order_by("-created_at")[:rows]
+    )
+    totals = customer.purchases.order_by().aggregate(count=Count("pk"), total=Sum("amount"))
+    return CustomerProfile(
+        customer=customer,
+        tickets=list(tickets),
+        ticket_count=customer.tickets.count(),
+        purchases=list(customer.purchases.all()[:rows]),
+        purchase_count=totals["count"],
+        purchase_total=totals["total"] or 0,
+        badges=badges_for_customers([customer.pk])[customer.pk],
+        panels=customer_panels(customer),
+    )
+
+
+def organisation_list_page(*, query: str = "", page: int = 1) -> Page:
+    customers = (
+        Customer.objects.filter(organisation=OuterRef("pk"))
+        .order_by()
+        .values("organisation")
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
+    organisations = Organisation.objects.all()
+    if query:
+        organisations = organisations.filter(
+            Q(name__icontains=query) | Q(domains__domain__icontains=query)
+        ).distinct()
+    organisations = (
+        organisations.prefetch_related(
+            Prefetch("domains", OrganisationDomain.objects.order_by("domain"))
+        )
+        .annotate(customer_count=Subquery(customers, output_field=IntegerField()))
+        .order_by("name", "id")
+    )
+    rows, has_next = _page_of(organisations, number=page)
+    return Page(rows=rows, number=page, has_next=has_next)
+
+
+@dataclass(frozen=True)
+class OrganisationPage:
+    organisation: Organisation
+    customers: BadgedPage
+    tickets: list[Ticket]
+
+
+def organisation_page(*, organisation_id: int, rows: int = PAGE_SIZE) -> OrganisationPage:
+    """The organisation with its domains, first customers and latest tickets."""
+    organisation = Organisation.objects.prefetch_related(
+        Prefetch("domains", OrganisationDomain.objects.order_by("domain"))
+    ).get(pk=organisation_id)
+    customers = (
+        organisation.customers.prefetch_related("tags")
+        .annotate(ticket_count=_ticket_count())
+        .order_by("name", "id")
+    )
+    customers, more = _page_of(customers, number=1, size=rows)
+    tickets = (
+        Ticket.objects.filter(customer__organisation=organisation)
+        .select_related("customer", "assignee", "team")
+        .defer("search_document")
+        .order_by("-updated_at", "-id")[:rows]
+    )
+    return OrganisationPage(
+        organisation=organisation,
+        customers=_badged_page(
+            customers, [customer.pk for customer in customers], number=1, has_next=more
+        ),
+        tickets=list(tickets),
+    )

@@ -1,0 +1,27 @@
+from django import template
+from django.template.loader import render_to_string
+
+register = template.Library()
+
+
+@register.filter
+def change_text(change) -> str:
+    """An audit change as text: ``old → new`` for a [old, new] pair, else the value itself."""
+    if isinstance(change, list | tuple) and len(change) == 2:
+        old, new = (_text(value) for value in change)
+        return f"{old} → {new}"
+    return _text(change)
+
+
+def _text(value) -> str:
+    if value in (None, "", []):
+        return "—"
+    if isinstance(value, list | tuple):
+        return ", ".join(str(item) for item in value)
+    return str(value)
+
+
+@register.simple_tag(takes_context=True)
+def render_panel(context, panel) -> str:
+    """A sidebar panel another app contributed, rendered with its own context."""
+    return render_to_string(panel.template, dict(panel.context), request=context.get("request"))

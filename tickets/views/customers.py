@@ -1,0 +1,62 @@
+from django.core.exceptions import ValidationError
+from django.http import Http404
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_GET, require_http_methods
+
+from helpdesk.permissions import agent_required
+from tickets import selectors, services
+from tickets.forms import CustomerForm, CustomerListFilterForm, add_service_errors
+from tickets.models import Customer, Tag
+
+
+@agent_required
+@require_GET
+def customer_list(request):
+    form = CustomerListFilterForm(request.GET, tags=list(Tag.objects.all()))
+    page, status = None, 400
+    if form.is_valid():
+        page = selectors.customer_list_page(
+            filters=form.cleaned_data, page=form.cleaned_data["page"] or 1
+        )
+        status = 200
+    return render(
+        request, "tickets/customer_list.html", {"form": form, "page": page}, status=status
+    )
+
+
+def _profile_or_404(customer_id: int) -> selectors.CustomerProfile:
+    try:
+        return selectors.customer_profile(customer_id=customer_id)
+    except Customer.DoesNotExist as missing:
+        raise Http404("No such customer.") from missing
+
+
+@agent_required
+@require_GET
+def customer_detail(request, customer_id: int):
+    profile = _profile_or_404(customer_id)
+    return render(request, "tickets/customer_detail.html", {"profile": profile})
+
+
+@agent_required
+@require_http_methods(["GET", "POST"])
+def customer_edit(request, customer_id: int):
+    customer = _profile_or_404(customer_id).customer
+    form = CustomerForm(request.POST or None, customer=customer)
+    status = 200
+    if request.method == "POST":
+        status = 400
+        if form.is_valid():
+            try:
+                services.update_customer(
+                    customer=customer,
+                    actor=request.user,
+                    data=form.profile_data(),
+                    tags=form.cleaned_data["tags"],
+                )
+            except ValidationError as error:
+                add_service_errors(form, error)
+            else:
+                return redirect("tickets:customer", customer_id=customer.pk)
+    context = {"customer": customer, "form": form}
+    return render(request, "tickets/customer_edit.html", context, status=status)
