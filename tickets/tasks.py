@@ -1,9 +1,12 @@
+import imaplib
+from collections import Counter
+
 from celery import shared_task
 from django.utils import timezone
 
 from helpdesk.jobs import send_now
 from tickets import services
-from tickets.models import Message, Ticket
+from tickets.models import Mailbox, Message, Ticket
 
 SWEEP_AFTER_SECONDS = 60
 
@@ -19,16 +22,38 @@ def run_import_job(job_id: int) -> None:
 
 
 @shared_task(
+    bind=True,
     acks_late=True,
-    autoretry_for=(OSError,),
+    autoretry_for=(OSError,),  # smtplib.SMTPException is an OSError
     retry_backoff=True,
     retry_backoff_max=600,
     max_retries=8,
 )
-def deliver_message_task(message_id: int) -> None:
-    from tickets.services.email import deliver_message
+def deliver_message_task(self, message_id: int) -> None:
+    services.deliver_message(
+        message_id=message_id, final_attempt=self.request.retries >= self.max_retries
+    )
 
-    deliver_message(message_id=message_id)
+
+@shared_task
+def poll_mailboxes() -> int:
+    """Start one polling task per active mailbox that has IMAP settings."""
+    mailboxes = Mailbox.objects.filter(active=True).exclude(imap_host="")
+    return sum(send_now(poll_mailbox, pk) for pk in mailboxes.values_list("pk", flat=True))
+
+
+@shared_task(
+    acks_late=True,
+    autoretry_for=(imaplib.IMAP4.error, OSError),
+    retry_backoff=True,
+    retry_backoff_max=600,
+    max_retries=5,
+)
+def poll_mailbox(mailbox_id: int) -> dict:
+    mailbox = Mailbox.objects.filter(pk=mailbox_id, active=True).first()
+    if mailbox is None:
+        return {}
+    return Counter(result.outcome.value for result in services.poll_mailbox(mailbox=mailbox))
 
 
 @shared_task

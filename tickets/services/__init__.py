@@ -3,6 +3,7 @@
 Modules group the actions by subject; import them from here.
 """
 
+from tickets.services.contact import submit_contact_form
 from tickets.services.customers import (
     create_customer,
     create_purchases,
@@ -11,6 +12,15 @@ from tickets.services.customers import (
     find_or_create_customer,
     organisation_for_email,
     update_customer,
+)
+from tickets.services.email import (
+    IngestOutcome,
+    IngestResult,
+    deliver_message,
+    ingest_email,
+    poll_mailbox,
+    queue_automatic_reply,
+    reprocess_inbound_email,
 )
 from tickets.services.imports import (
     ImportKind,
@@ -33,6 +43,8 @@ from tickets.services.tickets import (
 
 __all__ = [
     "ImportKind",
+    "IngestOutcome",
+    "IngestResult",
     "add_internal_note",
     "bulk_update_tickets",
     "close_ticket",
@@ -42,16 +54,22 @@ __all__ = [
     "create_ticket",
     "delete_customer",
     "delete_view",
+    "deliver_message",
     "find_or_create_customer",
     "import_csv",
+    "ingest_email",
     "organisation_for_email",
+    "poll_mailbox",
+    "queue_automatic_reply",
     "record_inbound_message",
     "register_import_kind",
     "reply_to_ticket",
+    "reprocess_inbound_email",
     "route_ticket",
     "run_import_job",
     "save_view",
     "start_import_job",
+    "submit_contact_form",
     "update_customer",
     "update_ticket",
 ]
