@@ -17,6 +17,8 @@ from tickets.selectors import (
 BODY_MAX_CHARS = 100_000
 QUERY_MAX_CHARS = 200
 PURCHASES_PER_REQUEST = 1000
+# Ids beyond the 64-bit range overflow SQLite's and PostgreSQL's integers instead of not matching.
+ID_MAX = 2**63 - 1
 
 
 class TagNamesField(serializers.ListField):
@@ -92,20 +94,23 @@ class TicketFilterSerializer(serializers.Serializer):
         required=False,
         help_text=f"A status, '{STATUS_ACTIVE}' (not solved or closed) or '{STATUS_ANY}'.",
     )
-    team = serializers.IntegerField(min_value=1, required=False)
-    assignee = serializers.RegexField(
-        rf"^({ASSIGNEE_MINE}|{ASSIGNEE_UNASSIGNED}|[1-9][0-9]{{0,18}})$",
-        required=False,
-        help_text=f"A user id, '{ASSIGNEE_MINE}' or '{ASSIGNEE_UNASSIGNED}'.",
+    team = serializers.IntegerField(min_value=1, max_value=ID_MAX, required=False)
+    assignee = serializers.CharField(
+        required=False, help_text=f"A user id, '{ASSIGNEE_MINE}' or '{ASSIGNEE_UNASSIGNED}'."
     )
     tag = serializers.CharField(max_length=Tag._meta.get_field("name").max_length, required=False)
     channel = serializers.ChoiceField(Ticket.Channel.choices, required=False)
     priority = serializers.ChoiceField(Ticket.Priority.choices, required=False)
     q = serializers.CharField(max_length=QUERY_MAX_CHARS, required=False)
-    customer = serializers.IntegerField(min_value=1, required=False)
+    customer = serializers.IntegerField(min_value=1, max_value=ID_MAX, required=False)
 
     def validate_tag(self, value: str) -> str:
         return value.strip().lower()
+
+    def validate_assignee(self, value: str) -> str | int:
+        if value in (ASSIGNEE_MINE, ASSIGNEE_UNASSIGNED):
+            return value
+        return serializers.IntegerField(min_value=1, max_value=ID_MAX).run_validation(value)
 
 
 class _TicketFieldsSerializer(serializers.Serializer):
@@ -196,6 +201,7 @@ class CustomerSerializer(serializers.ModelSerializer):
             "updated_at",
         ]
         read_only_fields = ["created_at", "updated_at"]
+        extra_kwargs = {"age": {"max_value": 150}}
 
 
 class CustomerFilterSerializer(serializers.Serializer):
@@ -235,7 +241,7 @@ class PurchaseListSerializer(serializers.ListSerializer):
 
 
 class PurchaseSerializer(serializers.ModelSerializer):
-    customer = serializers.IntegerField(source="customer_id", min_value=1)
+    customer = serializers.IntegerField(source="customer_id", min_value=1, max_value=ID_MAX)
 
     class Meta:
         model = Purchase
@@ -250,10 +256,14 @@ class PurchaseSerializer(serializers.ModelSerializer):
             "category",
             "quantity",
         ]
-        # Uniqueness is checked for the whole batch at once by PurchaseListSerializer.
-        extra_kwargs = {"order_id": {"validators": []}}
+        extra_kwargs = {
+            # Uniqueness is checked for the whole batch at once by PurchaseListSerializer.
+            "order_id": {"validators": []},
+            # SQLite enforces no integer range; this is PostgreSQL's for the column.
+            "quantity": {"max_value": 2**31 - 1},
+        }
         list_serializer_class = PurchaseListSerializer
 
 
 class PurchaseFilterSerializer(serializers.Serializer):
-    customer = serializers.IntegerField(min_value=1, required=False)
+    customer = serializers.IntegerField(min_value=1, max_value=ID_MAX, required=False)
