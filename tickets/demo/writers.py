@@ -8,6 +8,7 @@ from typing import Protocol
 from django.core.management.color import no_style
 from django.db import models
 from django.db.backends.base.base import BaseDatabaseWrapper
+from django.utils import timezone
 
 _COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
 
@@ -35,17 +36,25 @@ class BulkCreateWriter:
 
 
 class CopyWriter:
-    """COPY in text format; values are escaped per column type."""
+    """COPY in text format; values are escaped per column type. Columns the rows leave out get
+    their model default, as ``bulk_create`` would give them."""
 
     def __init__(self, connection: BaseDatabaseWrapper):
         self.connection = connection
 
     def write(self, model, columns, rows) -> None:
-        fields = [model._meta.get_field(column) for column in columns]
+        given = [model._meta.get_field(column) for column in columns]
+        left_out = [
+            field
+            for field in model._meta.concrete_fields
+            if field not in given and not (field.primary_key and field.column not in columns)
+        ]
+        fields = given + left_out
         encoders = [_copy_encoder(field) for field in fields]
         buffer = io.StringIO()
         for row in rows:
-            buffer.write("\t".join([encode(v) for encode, v in zip(encoders, row, strict=True)]))
+            values = (*row, *(_default(field) for field in left_out))
+            buffer.write("\t".join([encode(v) for encode, v in zip(encoders, values, strict=True)]))
             buffer.write("\n")
         buffer.seek(0)
         quote = self.connection.ops.quote_name
@@ -61,6 +70,12 @@ def writer_for(connection: BaseDatabaseWrapper) -> RowWriter:
     if connection.vendor == "postgresql":
         return CopyWriter(connection)
     return BulkCreateWriter(connection)
+
+
+def _default(field: models.Field):
+    if getattr(field, "auto_now", False) or getattr(field, "auto_now_add", False):
+        return timezone.now()
+    return field.get_default()
 
 
 def _copy_encoder(field: models.Field) -> Callable[[object], str]:
