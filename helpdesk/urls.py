@@ -4,12 +4,19 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from helpdesk import views
+from helpdesk.permissions import public_view
 
 urlpatterns = [
     path("", include("tickets.urls")),
     path("surveys/", include("surveys.urls")),
-    path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
-    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path(
+        "login/",
+        public_view("staff sign in")(
+            auth_views.LoginView.as_view(redirect_authenticated_user=True)
+        ),
+        name="login",
+    ),
+    path("logout/", public_view("staff sign out")(auth_views.LogoutView.as_view()), name="logout"),
     path("healthz/", views.healthz, name="healthz"),
     path("api/", include("tickets.api_urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
