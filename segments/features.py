@@ -52,8 +52,9 @@ RECENT_TICKET_DAYS = 90
 DAYS_PER_MONTH = 30.44
 TOP_TAGS = 5
 TOP_COUNTRIES = 10
+# (lowest age, band)
 AGE_BANDS = ((0, "under 25"), (25, "25-34"), (35, "35-44"), (45, "45-54"), (55, "55-64"))
-AGE_BAND_OLDEST = "65+"
+AGE_BANDS += ((65, "65+"),)
 
 CATEGORICAL = ("preferred_channel", "age_band", "country", "plan", "org_industry")
 # Money and counts are heavily right-skewed: the model sees them through log1p.
@@ -244,7 +245,9 @@ def build_frame(raw: RawData) -> pd.DataFrame:
     return frame
 
 
-def purchase_features(purchases: pd.DataFrame, *, index: pd.Index, tenure: pd.Series) -> pd.DataFrame:
+def purchase_features(
+    purchases: pd.DataFrame, *, index: pd.Index, tenure: pd.Series
+) -> pd.DataFrame:
     found = purchases.set_index("customer_id").reindex(index)
     frequency = found["frequency"].fillna(0).astype("int64")
     monetary = found["monetary"].astype("float64").fillna(0.0)
@@ -282,7 +285,7 @@ def profile_features(customers: pd.DataFrame) -> pd.DataFrame:
 
 def age_bands(age: pd.Series) -> pd.Series:
     bounds = [low for low, _ in AGE_BANDS[1:]]
-    labels = np.array([label for _, label in AGE_BANDS] + [AGE_BAND_OLDEST], dtype=object)
+    labels = np.array([label for _, label in AGE_BANDS], dtype=object)
     bands = labels[np.searchsorted(bounds, age.fillna(0).to_numpy(), side="right")]
     return pd.Series(np.where(age.isna(), "unknown", bands), index=age.index)
 
@@ -292,7 +295,9 @@ def _blank_as_unknown(values: pd.Series) -> pd.Series:
     return text.where(text != "", "unknown")
 
 
-def ticket_features(tickets: pd.DataFrame, *, index: pd.Index, tenure_days: pd.Series) -> pd.DataFrame:
+def ticket_features(
+    tickets: pd.DataFrame, *, index: pd.Index, tenure_days: pd.Series
+) -> pd.DataFrame:
     position = index.get_indexer(tickets["customer_id"])
     known = position >= 0
     position = position[known]
@@ -360,9 +365,7 @@ def model_matrix(frame: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
     numeric = [c for c in columns if c not in CATEGORICAL]
     parts = [frame[numeric].astype("float64")]
     for column in (c for c in columns if c in CATEGORICAL):
-        parts.append(
-            pd.get_dummies(frame[column], prefix=column, prefix_sep="=", dtype="float64")
-        )
+        parts.append(pd.get_dummies(frame[column], prefix=column, prefix_sep="=", dtype="float64"))
     return pd.concat(parts, axis=1)
 
 

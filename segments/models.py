@@ -179,7 +179,9 @@ class Membership(models.Model):
     """
 
     run = models.ForeignKey(
-        SegmentRun, on_delete=models.CASCADE, related_name="memberships",
+        SegmentRun,
+        on_delete=models.CASCADE,
+        related_name="memberships",
         db_constraint=False,
         db_index=False,
     )

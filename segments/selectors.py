@@ -69,7 +69,10 @@ def ticket_segments_panel(ticket) -> Panel | None:
 def segment_filter_choices() -> list[tuple[str, str]]:
     """``segmentation/segment`` values of the segments in current runs."""
     return [
-        (f"{segment.segmentation.slug}/{segment.slug}", f"{segment.segmentation.name}: {segment.label}")
+        (
+            f"{segment.segmentation.slug}/{segment.slug}",
+            f"{segment.segmentation.name}: {segment.label}",
+        )
         for segment in current_segments()
     ]
 
@@ -90,9 +93,11 @@ def current_segments() -> QuerySet:
 def customers_in_segment(value: str) -> QuerySet:
     """Customer ids in ``segmentation/segment`` now; an unknown value matches nobody."""
     segmentation_slug, _, segment_slug = value.partition("/")
-    return current_memberships().filter(
-        segment__segmentation__slug=segmentation_slug, segment__slug=segment_slug
-    ).values("customer_id")
+    return (
+        current_memberships()
+        .filter(segment__segmentation__slug=segmentation_slug, segment__slug=segment_slug)
+        .values("customer_id")
+    )
 
 
 SEGMENT_FILTER = CustomerFilter(

@@ -19,8 +19,8 @@ from helpdesk.audit import record_change
 from helpdesk.jobs import enqueue_on_commit
 from helpdesk.models import User
 from segments import clustering, explain, features, quality, rfm, rules
+from segments.models import Membership, Segment, Segmentation, SegmentProfileRevision, SegmentRun
 from segments.selectors import preview_frame
-from segments.models import Membership, Segment, SegmentProfileRevision, SegmentRun, Segmentation
 from tickets.models import Team
 from tickets.services import reroute_open_tickets
 
@@ -442,9 +442,7 @@ def write_memberships(*, run_id: int, rows: pd.DataFrame) -> None:
     for start in range(0, len(rows), WRITE_BATCH):
         batch = rows.iloc[start : start + WRITE_BATCH].astype(object)
         batch = batch.where(batch.notna(), None)
-        Membership.objects.bulk_create(
-            Membership(**record) for record in batch.to_dict("records")
-        )
+        Membership.objects.bulk_create(Membership(**record) for record in batch.to_dict("records"))
 
 
 def drift_report(previous: pd.Series, current: pd.Series) -> dict:
@@ -505,7 +503,11 @@ def _clean_traits(value) -> list[str]:
 
 def _validate_colour(colour: str) -> None:
     digits = colour[1:]
-    if not (colour.startswith("#") and len(digits) == 6 and all(c in "0123456789abcdefABCDEF" for c in digits)):
+    if not (
+        colour.startswith("#")
+        and len(digits) == 6
+        and all(c in "0123456789abcdefABCDEF" for c in digits)
+    ):
         raise ValidationError({"colour": "Use a colour like #2563eb."})
 
 

@@ -19,14 +19,17 @@ class Group:
 
 
 GROUPS = (
-    Group("big spenders by email", orders=14, amount=220.0, last_order_days=4, tickets=2,
-          channel="email"),
-    Group("lapsed one-timers", orders=1, amount=25.0, last_order_days=400, tickets=0,
-          channel=None),
-    Group("chatty regulars", orders=5, amount=45.0, last_order_days=20, tickets=9,
-          channel="chat"),
-    Group("phone callers", orders=3, amount=90.0, last_order_days=90, tickets=3,
-          channel="phone"),
+    Group(
+        "big spenders by email",
+        orders=14,
+        amount=220.0,
+        last_order_days=4,
+        tickets=2,
+        channel="email",
+    ),
+    Group("lapsed one-timers", orders=1, amount=25.0, last_order_days=400, tickets=0, channel=None),
+    Group("chatty regulars", orders=5, amount=45.0, last_order_days=20, tickets=9, channel="chat"),
+    Group("phone callers", orders=3, amount=90.0, last_order_days=90, tickets=3, channel="phone"),
     Group("web newcomers", orders=2, amount=30.0, last_order_days=8, tickets=1, channel="web"),
 )
 
@@ -65,8 +68,8 @@ def planted_customers(*, per_group: int, as_of: date, seed: int = 7) -> PlantedD
 
 
 def _purchases(rng, group: Group, external_id: str, as_of: date) -> list[dict]:
-    count = max(1, int(round(group.orders * rng.uniform(0.8, 1.2))))
-    last = max(1, int(round(group.last_order_days * rng.uniform(0.8, 1.2))))
+    count = max(1, round(group.orders * rng.uniform(0.8, 1.2)))
+    last = max(1, round(group.last_order_days * rng.uniform(0.8, 1.2)))
     rows = []
     for n in range(count):
         days_ago = last + n * 7
@@ -85,7 +88,7 @@ def _purchases(rng, group: Group, external_id: str, as_of: date) -> list[dict]:
 def _tickets(rng, group: Group, external_id: str, as_of: date) -> list[dict]:
     if group.channel is None:
         return []
-    count = max(1, int(round(group.tickets * rng.uniform(0.8, 1.2))))
+    count = max(1, round(group.tickets * rng.uniform(0.8, 1.2)))
     return [
         {
             "external_id": f"{external_id}-T{n}",
@@ -100,7 +103,9 @@ def _tickets(rng, group: Group, external_id: str, as_of: date) -> list[dict]:
 
 
 def _at(as_of: date, days_ago: int) -> str:
-    return (datetime.combine(as_of, datetime.min.time()) - timedelta(days=days_ago, hours=-12)).isoformat() + "Z"
+    return (
+        datetime.combine(as_of, datetime.min.time()) - timedelta(days=days_ago, hours=-12)
+    ).isoformat() + "Z"
 
 
 def _csv(rows: list[dict]) -> bytes:

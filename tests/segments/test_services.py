@@ -7,9 +7,15 @@ from sklearn.metrics import adjusted_rand_score
 
 from helpdesk.models import AuditLog
 from segments import services
-from segments.models import Membership, Segment, SegmentProfileRevision, SegmentRun, Segmentation
+from segments.models import Membership, Segment, Segmentation, SegmentProfileRevision, SegmentRun
 from segments.selectors import badges_by_customer
-from tests.factories import CustomerFactory, MailboxFactory, PurchaseFactory, TeamFactory, TicketFactory
+from tests.factories import (
+    CustomerFactory,
+    MailboxFactory,
+    PurchaseFactory,
+    TeamFactory,
+    TicketFactory,
+)
 from tests.segments.planted import GROUPS, planted_customers
 from tickets.models import Customer, Ticket
 from tickets.services.imports import import_csv
@@ -89,9 +95,7 @@ def test_rfm_run_stores_scores_and_named_cells(db, django_capture_on_commit_call
 
     # then
     assert run.state == SegmentRun.State.SUCCEEDED, run.error
-    membership = Membership.objects.select_related("segment").get(
-        run=run, customer=customers[3]
-    )
+    membership = Membership.objects.select_related("segment").get(run=run, customer=customers[3])
     assert membership.frequency == 4
     assert membership.recency_days == (AS_OF - date(2025, 4, 13)).days
     assert 1 <= membership.r_score <= 5
@@ -181,9 +185,7 @@ def test_second_run_keeps_segment_identities_and_reports_drift(
     assert second.quality["stability"]["adjusted_rand"] == 1.0
 
 
-def test_customers_who_moved_have_open_tickets_rerouted(
-    db, django_capture_on_commit_callbacks
-):
+def test_customers_who_moved_have_open_tickets_rerouted(db, django_capture_on_commit_callbacks):
     # given an RFM run and a customer whose open ticket lost its team
     customers = customers_with_purchases(10)
     run_now("rfm", django_capture_on_commit_callbacks)
@@ -197,7 +199,7 @@ def test_customers_who_moved_have_open_tickets_rerouted(
     before = current_labels("rfm")
 
     # when the mover buys a lot today and the segmentation runs again
-    for n in range(6):
+    for _ in range(6):
         PurchaseFactory(customer=mover, amount="5000", ordered_at="2025-06-29T10:00:00Z")
     second = run_now("rfm", django_capture_on_commit_callbacks)
 
