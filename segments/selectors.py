@@ -2,7 +2,7 @@
 
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 
 import pandas as pd
 from django.db.models import QuerySet
@@ -15,6 +15,7 @@ from tickets.extensions import Badge, CustomerFilter, Panel
 
 PREVIEW_FRAME_SECONDS = 600
 SEGMENT_FILTER_PARAM = "segment"
+EXPORT_CHUNK = 5_000
 
 _preview = threading.local()
 
@@ -51,7 +52,15 @@ def badge_for(segment: Segment) -> Badge:
 
 
 def customer_segments_panel(customer) -> Panel | None:
-    badges = badges_by_customer([customer.pk]).get(customer.pk)
+    return _segments_panel(customer.pk)
+
+
+def ticket_segments_panel(ticket) -> Panel | None:
+    return _segments_panel(ticket.customer_id)
+
+
+def _segments_panel(customer_id: int) -> Panel | None:
+    badges = badges_by_customer([customer_id]).get(customer_id)
     if not badges:
         return None
     return Panel(
@@ -60,10 +69,6 @@ def customer_segments_panel(customer) -> Panel | None:
         context={"badges": badges},
         order=20,
     )
-
-
-def ticket_segments_panel(ticket) -> Panel | None:
-    return customer_segments_panel(ticket.customer)
 
 
 def segment_filter_choices() -> list[tuple[str, str]]:
@@ -96,7 +101,7 @@ def customers_in_segment(value: str) -> QuerySet:
     return (
         current_memberships()
         .filter(segment__segmentation__slug=segmentation_slug, segment__slug=segment_slug)
-        .values("customer_id")
+        .values_list("customer_id", flat=True)
     )
 
 
@@ -123,3 +128,22 @@ def preview_frame() -> pd.DataFrame:
 def preview_rule_segment(*, criteria: list[dict], match: str) -> int:
     """How many customers the criteria match now (ValidationError on bad criteria)."""
     return int(rules.matches(preview_frame(), criteria, match).sum())
+
+
+def export_rows(*, segmentation_slug: str | None = None) -> Iterator[tuple]:
+    """Current memberships as export rows; RFM columns are empty for other kinds."""
+    memberships = current_memberships().order_by("run__segmentation__slug", "customer_id")
+    if segmentation_slug:
+        memberships = memberships.filter(run__segmentation__slug=segmentation_slug)
+    columns = (
+        "customer__external_id",
+        "customer__email",
+        "run__segmentation__slug",
+        "segment_id",
+        *("r_score", "f_score", "m_score", "recency_days", "frequency", "monetary"),
+    )
+    labels = {segment.pk: segment.label for segment in current_segments()}
+    for row in memberships.values_list(*columns).iterator(chunk_size=EXPORT_CHUNK):
+        yield tuple(
+            "" if value is None else value for value in (*row[:3], labels[row[3]], *row[4:])
+        )

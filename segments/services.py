@@ -3,7 +3,7 @@
 import io
 import logging
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, timedelta
@@ -64,9 +64,14 @@ class RunFailed(Exception):
 
 @transaction.atomic
 def start_segment_run(
-    *, segmentation: Segmentation, as_of: date | None = None, requested_by: User | None = None
+    *,
+    segmentation: Segmentation,
+    as_of: date | None = None,
+    requested_by: User | None = None,
+    enqueue: bool = True,
 ) -> SegmentRun:
-    """Queue a run; refused while another run of the segmentation is queued or running."""
+    """Queue a run (for a worker unless ``enqueue`` is false, when the caller executes it);
+    refused while another run of the segmentation is queued or running."""
     Segmentation.objects.select_for_update().get(pk=segmentation.pk)
     busy = segmentation.runs.filter(
         state__in=(SegmentRun.State.QUEUED, SegmentRun.State.RUNNING),
@@ -79,9 +84,10 @@ def start_segment_run(
         as_of=as_of or timezone.localdate(),
         requested_by=requested_by,
     )
-    from segments.tasks import execute_segment_run_task
+    if enqueue:
+        from segments.tasks import execute_segment_run_task
 
-    enqueue_on_commit(execute_segment_run_task, run.pk)
+        enqueue_on_commit(execute_segment_run_task, run.pk)
     return run
 
 
@@ -124,12 +130,17 @@ class SegmentPlan:
     centroid: list[float] | None = None
 
 
-def execute_segment_run(*, run_id: int) -> SegmentRun:
-    """Compute and store a run, then make it current; a finished run is returned unchanged."""
+def execute_segment_run(
+    *, run_id: int, on_progress: Callable[[str, int], None] | None = None
+) -> SegmentRun:
+    """Compute and store a run, then make it current; a finished run is returned unchanged.
+
+    ``on_progress(stage, percent)`` is told what the run shows in the browser.
+    """
     run = _claim(run_id)
     if run.is_finished:
         return run
-    timer = _StageTimer(run)
+    timer = _StageTimer(run, on_progress or (lambda stage, percent: None))
     try:
         with timer.stage("features", 5, 40):
             frame = features.load_feature_frame(as_of=run.as_of)
@@ -166,17 +177,20 @@ def _fail(run: SegmentRun, error: Exception) -> SegmentRun:
 class _StageTimer:
     """Records seconds per stage and shows the stage and its percent on the run."""
 
-    def __init__(self, run: SegmentRun):
+    def __init__(self, run: SegmentRun, on_progress: Callable[[str, int], None]):
         self.run = run
+        self.on_progress = on_progress
         self.seconds: dict[str, float] = {}
 
     @contextmanager
     def stage(self, name: str, start: int, end: int) -> Iterator[None]:
         SegmentRun.objects.filter(pk=self.run.pk).update(stage=name, progress=start)
+        self.on_progress(name, start)
         began = time.perf_counter()
         yield
         self.seconds[name] = round(time.perf_counter() - began, 3)
         SegmentRun.objects.filter(pk=self.run.pk).update(progress=end, stage_seconds=self.seconds)
+        self.on_progress(name, end)
 
 
 def _previous_labels(segmentation: Segmentation) -> pd.Series:
