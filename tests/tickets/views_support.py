@@ -1,0 +1,33 @@
+"""Helpers shared by the HTML view tests."""
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from tickets import extensions
+from tickets.extensions import Badge
+from tickets.models import Customer
+
+
+@pytest.fixture
+def only_test_extensions(monkeypatch):
+    """Providers registered by other apps stay out; a test registers what it needs."""
+    monkeypatch.setattr(extensions, "_badge_providers", [])
+    monkeypatch.setattr(extensions, "_customer_filters", [])
+    monkeypatch.setattr(extensions, "_customer_panel_providers", [])
+    monkeypatch.setattr(extensions, "_ticket_panel_providers", [])
+
+
+def segment_badges(customer_ids):
+    """A badge provider that costs one query per call, like a real one."""
+    return {
+        pk: [Badge(group="Value", group_slug="value", label="Big spender", slug="big")]
+        for pk in Customer.objects.filter(pk__in=customer_ids).values_list("pk", flat=True)
+    }
+
+
+def count_queries(client, url) -> int:
+    with CaptureQueriesContext(connection) as queries:
+        response = client.get(url)
+    assert response.status_code == 200
+    return len(queries)
