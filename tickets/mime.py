@@ -223,7 +223,7 @@ def sanitise_html(html: str) -> str:
         url_schemes=SAFE_URL_SCHEMES,
         link_rel="noopener noreferrer nofollow",
         strip_comments=True,
-    )
+    ).strip()
 
 
 class _TextExtractor(HTMLParser):

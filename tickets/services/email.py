@@ -74,15 +74,18 @@ def ingest_email(*, mailbox: Mailbox, raw: bytes) -> IngestResult:
 @transaction.atomic
 def reprocess_inbound_email(*, inbound: InboundEmail, actor: User | None) -> IngestResult:
     """Run a failed, ignored or stuck message through processing again."""
-    if inbound.state == InboundEmail.State.PROCESSED:
+    current = InboundEmail.objects.select_for_update().defer("raw").get(pk=inbound.pk)
+    if current.state == InboundEmail.State.PROCESSED:
         raise ValidationError("This message is already part of a ticket.")
-    InboundEmail.objects.filter(pk=inbound.pk).update(state=InboundEmail.State.RECEIVED, error="")
-    result = _process(inbound_id=inbound.pk)
+    previous_state = current.state
+    current.state, current.error = InboundEmail.State.RECEIVED, ""
+    current.save(update_fields=["state", "error"])
+    result = _process(inbound_id=current.pk)
     record_change(
-        target=inbound,
+        target=current,
         action="inbound_email_reprocessed",
         actor=actor,
-        changes={"state": [inbound.state, result.inbound.state], "outcome": result.outcome},
+        changes={"state": [previous_state, result.inbound.state], "outcome": result.outcome},
     )
     return result
 
