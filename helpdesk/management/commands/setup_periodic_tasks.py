@@ -53,6 +53,8 @@ SCHEDULES: dict[str, tuple[str, Every | Cron]] = {
         "segments.tasks.start_scheduled_segment_runs",
         Cron(minute="30", hour="2"),
     ),
+    "survey solved tickets": ("surveys.tasks.invite_solved_tickets", Every(minutes=5)),
+    "survey nps daily": ("surveys.tasks.invite_nps", Cron(minute="0", hour="10")),
 }
 
 
