@@ -61,6 +61,8 @@ def invite_solved_tickets(*, now: datetime | None = None) -> int:
 
 def invite_nps(*, now: datetime | None = None) -> int:
     """Invite every customer helped within the NPS period who was not asked within it."""
+    if not settings.NPS_ENABLED:
+        return 0
     now = now or timezone.now()
     period = timedelta(days=settings.NPS_PERIOD_DAYS)
     period_key = f"{settings.NPS_PERIOD_DAYS}d:{int(now.timestamp() // period.total_seconds())}"

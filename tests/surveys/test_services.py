@@ -308,6 +308,14 @@ def test_nps_asks_again_only_after_the_period(db, settings):
     assert SurveyInvitation.objects.filter(customer=customer, kind="nps").count() == 2
 
 
+def test_no_nps_invitations_when_nps_is_disabled(db, settings):
+    settings.NPS_ENABLED = False
+    _solved(120)
+
+    assert services.invite_nps() == 0
+    assert not SurveyInvitation.objects.exists()
+
+
 def test_the_database_refuses_two_nps_invitations_in_one_period(db):
     customer = _solved(120).customer
     services.invite_nps()
