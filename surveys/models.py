@@ -3,6 +3,7 @@ import secrets
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 
 from surveys.scales import SCALES
 from tickets.models import Customer, Team, Ticket
@@ -39,7 +40,8 @@ class SurveyInvitation(models.Model):
     # NPS only: "<period days>d:<period number>", so two runs cannot both invite in one period.
     period_key = models.CharField(max_length=32, null=True, blank=True)
     nonce = models.CharField(max_length=32, default=new_nonce)
-    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    # A default rather than auto_now_add: imported historical surveys keep their own time.
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
     sent_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
