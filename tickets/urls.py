@@ -1,6 +1,7 @@
 from django.urls import path
 
 from tickets.views import customers, inbox, organisations, ticket
+from tickets.views import privacy as privacy_views
 
 app_name = "tickets"
 
@@ -18,6 +19,21 @@ urlpatterns: list = [
     path("customers/", customers.customer_list, name="customers"),
     path("customers/<int:customer_id>/", customers.customer_detail, name="customer"),
     path("customers/<int:customer_id>/edit/", customers.customer_edit, name="customer_edit"),
+    path(
+        "customers/<int:customer_id>/privacy/",
+        privacy_views.customer_privacy,
+        name="customer_privacy",
+    ),
+    path(
+        "customers/<int:customer_id>/privacy/export/",
+        privacy_views.customer_export,
+        name="customer_export",
+    ),
+    path(
+        "customers/<int:customer_id>/privacy/erase/",
+        privacy_views.customer_erase,
+        name="customer_erase",
+    ),
     path("organisations/", organisations.organisation_list, name="organisations"),
     path(
         "organisations/<int:organisation_id>/",

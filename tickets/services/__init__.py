@@ -29,6 +29,7 @@ from tickets.services.imports import (
     run_import_job,
     start_import_job,
 )
+from tickets.services.privacy import erase_customer, export_customer_data
 from tickets.services.saved_views import delete_view, save_view
 from tickets.services.tickets import (
     add_internal_note,
@@ -55,6 +56,8 @@ __all__ = [
     "delete_customer",
     "delete_view",
     "deliver_message",
+    "erase_customer",
+    "export_customer_data",
     "find_or_create_customer",
     "import_csv",
     "ingest_email",
