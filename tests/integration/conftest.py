@@ -30,8 +30,9 @@ Fixtures for any integration test:
     ``wait_until(condition, timeout=30, what="...")`` polls ``condition()`` until it is truthy
     and returns its value, or fails with the worker's log tail.
 
-Every test in this folder is put in one xdist group so that, under ``pytest -n``, the tests
-sharing the one worker and the one Redis queue run in the same xdist process.
+Each test session (each xdist process) prefixes its broker keys with ``BROKER_KEY_PREFIX``, on
+the web side and in its workers (tests/integration/worker_settings.py), so parallel sessions
+sharing one Redis never take each other's tasks.
 """
 
 import contextlib
@@ -60,6 +61,7 @@ from tests.real_services import (  # noqa: F401  (pytest hooks, applied to this 
 )
 
 WORKER_START_TIMEOUT = 60
+BROKER_KEY_PREFIX = f"test-{uuid.uuid4().hex[:12]}:"
 ARTIFACTS = Path(django_settings.BASE_DIR) / "test-artifacts"
 HERE = Path(__file__).parent
 
@@ -69,7 +71,6 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         if HERE in Path(item.path).parents:
             item.add_marker(pytest.mark.integration)
-            item.add_marker(pytest.mark.xdist_group("real-services"))
 
 
 @pytest.fixture(scope="session")
@@ -111,7 +112,8 @@ class CeleryWorker:
         self.log_path = workdir / "worker.log"
         worker_env = {
             **os.environ,
-            "DJANGO_SETTINGS_MODULE": "helpdesk.settings.base",
+            "DJANGO_SETTINGS_MODULE": "tests.integration.worker_settings",
+            "TEST_BROKER_KEY_PREFIX": BROKER_KEY_PREFIX,
             "CELERY_TASK_ALWAYS_EAGER": "False",
             "EMAIL_URL": f"filemail:///{self.mail_dir}",  # environ drops one leading slash
             "MEDIA_ROOT": str(django_settings.MEDIA_ROOT),
@@ -121,7 +123,7 @@ class CeleryWorker:
         command = [
             *(sys.executable, "-m", "celery", "-A", "helpdesk", "worker"),
             *("--pool", "solo", "--loglevel", "INFO", "--hostname", self.name),
-            *("--without-gossip", "--without-mingle", "--purge"),
+            *("--without-gossip", "--without-mingle"),
         ]
         with self.log_path.open("wb") as log:
             self.process = subprocess.Popen(
@@ -200,12 +202,20 @@ def _reset_broker_connections() -> None:
 
 @pytest.fixture
 def live_celery(celery_worker, transactional_db, settings):
+    transport_options = celery_app.conf.broker_transport_options
     settings.CELERY_TASK_ALWAYS_EAGER = False
     celery_app.conf.task_always_eager = False
+    celery_app.conf.broker_transport_options = {
+        **transport_options,
+        "global_keyprefix": BROKER_KEY_PREFIX,
+    }
+    _reset_broker_connections()
     try:
         yield celery_worker
     finally:
         celery_app.conf.task_always_eager = True
+        celery_app.conf.broker_transport_options = transport_options
+        _reset_broker_connections()
 
 
 @pytest.fixture
