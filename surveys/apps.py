@@ -5,7 +5,9 @@ class SurveysConfig(AppConfig):
     name = "surveys"
 
     def ready(self) -> None:
-        from surveys import imports, panels, services
+        from django.core.checks import register
+
+        from surveys import checks, imports, panels, services
         from tickets import extensions
         from tickets.services.imports import register_import_kind
 
@@ -14,3 +16,4 @@ class SurveysConfig(AppConfig):
         extensions.register_customer_export(services.export_customer_surveys)
         extensions.register_customer_eraser(services.erase_customer_surveys)
         register_import_kind("surveys", imports.SURVEYS_IMPORT)
+        register(checks.check_survey_settings)

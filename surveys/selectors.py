@@ -52,6 +52,19 @@ def unsent_invitation_ids(*, now: datetime, limit: int) -> list[int]:
     return list(unsent.order_by("created_at").values_list("pk", flat=True)[:limit])
 
 
+def unhandled_bad_rating_ids(*, since: datetime, limit: int) -> list[int]:
+    """Bad CSAT answers given or changed since ``since`` whose follow-up has not run."""
+    bad = reduce(
+        or_,
+        (Q(invitation__scale=slug, score__lte=SCALES[slug].bad_up_to) for slug in CSAT_SCALES),
+    )
+    recent = Q(answered_at__gte=since) | Q(changed_at__gte=since)
+    unhandled = responses(kind=SurveyInvitation.Kind.CSAT).filter(
+        bad, recent, bad_rating_handled_at__isnull=True
+    )
+    return list(unhandled.values_list("pk", flat=True)[:limit])
+
+
 def responses(*, kind: str) -> QuerySet[SurveyResponse]:
     return SurveyResponse.objects.filter(invitation__kind=kind)
 

@@ -26,7 +26,6 @@ BATCH_SIZE = 1000
 # Tickets solved longer ago than this are not surveyed: the feature going live, or a bulk
 # import of historical tickets, must not email customers about long-forgotten conversations.
 INVITE_LOOKBACK = timedelta(days=7)
-BAD_RATING_ACTIONS = {"reopen", "notify_lead"}
 
 
 class SurveyClosed(Exception):
@@ -189,18 +188,10 @@ def record_survey_response(
 def _needs_bad_rating_follow_up(invitation: SurveyInvitation, response: SurveyResponse) -> bool:
     return (
         invitation.kind == SurveyInvitation.Kind.CSAT
-        and bool(_bad_rating_actions())
+        and bool(settings.SURVEY_BAD_RATING_ACTIONS)
         and response.bad_rating_handled_at is None
         and scale_named(invitation.scale).is_bad(response.score)
     )
-
-
-def _bad_rating_actions() -> set[str]:
-    actions = set(settings.SURVEY_BAD_RATING_ACTIONS)
-    unknown = actions - BAD_RATING_ACTIONS
-    if unknown:
-        raise ValueError(f"Unknown SURVEY_BAD_RATING_ACTIONS {sorted(unknown)}")
-    return actions
 
 
 def handle_bad_rating(*, response_id: int) -> bool:
@@ -216,7 +207,7 @@ def handle_bad_rating(*, response_id: int) -> bool:
             return False
         response.bad_rating_handled_at = timezone.now()
         response.save(update_fields=["bad_rating_handled_at"])
-        actions = _bad_rating_actions()
+        actions = set(settings.SURVEY_BAD_RATING_ACTIONS)
         ticket = response.invitation.ticket
         if "reopen" in actions and ticket.status in (Ticket.Status.SOLVED, Ticket.Status.CLOSED):
             update_ticket(

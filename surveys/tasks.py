@@ -1,19 +1,29 @@
+from datetime import timedelta
 from smtplib import SMTPException
 
 from celery import shared_task
+from django.conf import settings
 from django.utils import timezone
 
 from helpdesk.jobs import send_now
 from surveys import selectors, services
 
 SEND_BATCH = 500
+# The sweep only recovers follow-ups lost recently; an old bad rating (an imported one, say)
+# must not reopen a ticket or email a lead today.
+BAD_RATING_SWEEP_WINDOW = timedelta(days=1)
 
 
 @shared_task
 def invite_solved_tickets() -> dict:
-    """Periodic: invite solved tickets, then (re)enqueue every invitation still unsent."""
+    """Periodic: invite solved tickets, then (re)enqueue the sends and bad-rating follow-ups
+    whose job was lost or is still waiting."""
     created = services.invite_solved_tickets()
-    return {"invited": created, "enqueued": _enqueue_unsent()}
+    return {
+        "invited": created,
+        "enqueued": _enqueue_unsent(),
+        "bad_ratings": _enqueue_bad_rating_follow_ups(),
+    }
 
 
 @shared_task
@@ -25,6 +35,14 @@ def invite_nps() -> dict:
 def _enqueue_unsent() -> int:
     ids = selectors.unsent_invitation_ids(now=timezone.now(), limit=SEND_BATCH)
     return sum(send_now(send_invitation_task, pk) for pk in ids)
+
+
+def _enqueue_bad_rating_follow_ups() -> int:
+    if not settings.SURVEY_BAD_RATING_ACTIONS:
+        return 0
+    since = timezone.now() - BAD_RATING_SWEEP_WINDOW
+    ids = selectors.unhandled_bad_rating_ids(since=since, limit=SEND_BATCH)
+    return sum(send_now(handle_bad_rating_task, pk) for pk in ids)
 
 
 @shared_task(

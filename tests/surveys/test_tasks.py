@@ -1,9 +1,11 @@
+from datetime import timedelta
 from smtplib import SMTPServerDisconnected
 from unittest import mock
 
 import pytest
 from celery.exceptions import Retry
 from django.core import mail
+from django.utils import timezone
 
 from surveys import services, tasks
 from surveys.models import SurveyInvitation
@@ -13,8 +15,8 @@ def test_the_periodic_task_invites_and_emails_each_solved_ticket_once(solved_tic
     first = tasks.invite_solved_tickets.delay().get()
     second = tasks.invite_solved_tickets.delay().get()
 
-    assert first == {"invited": 1, "enqueued": 1}
-    assert second == {"invited": 0, "enqueued": 0}
+    assert first == {"invited": 1, "enqueued": 1, "bad_ratings": 0}
+    assert second == {"invited": 0, "enqueued": 0, "bad_ratings": 0}
     assert [email.to for email in mail.outbox] == [[solved_ticket.customer.email]]
     assert SurveyInvitation.objects.get().sent_at is not None
 
@@ -60,3 +62,30 @@ def test_the_nps_task_invites_and_emails(solved_ticket, settings):
     assert result["invited"] == 1
     assert SurveyInvitation.objects.get(kind="nps").sent_at is not None
     assert any("recommend" in email.subject for email in mail.outbox)
+
+
+def test_the_periodic_task_recovers_a_lost_bad_rating_follow_up(sent_invitation, settings):
+    # given: a bad rating whose follow-up job never ran (on_commit callbacks not executed)
+    settings.SURVEY_BAD_RATING_ACTIONS = ["reopen"]
+    services.record_survey_response(invitation_id=sent_invitation.pk, score=1, comment="No")
+
+    # when
+    swept = tasks.invite_solved_tickets.delay().get()
+    again = tasks.invite_solved_tickets.delay().get()
+
+    # then
+    sent_invitation.ticket.refresh_from_db()
+    assert (swept["bad_ratings"], again["bad_ratings"]) == (1, 0)
+    assert sent_invitation.ticket.status == "open"
+
+
+def test_old_bad_ratings_are_not_followed_up(sent_invitation, settings):
+    settings.SURVEY_BAD_RATING_ACTIONS = ["reopen"]
+    services.record_survey_response(
+        invitation_id=sent_invitation.pk,
+        score=1,
+        comment="No",
+        now=timezone.now() - timedelta(days=2),
+    )
+
+    assert tasks.invite_solved_tickets.delay().get()["bad_ratings"] == 0
