@@ -189,9 +189,13 @@ def spawn_celery_worker(postgres, redis_url, tmp_path_factory):
 
 
 @pytest.fixture(scope="session")
-def celery_worker(spawn_celery_worker):
+def celery_worker(spawn_celery_worker, redis_url):
     with spawn_celery_worker() as worker:
         yield worker
+    broker = redis.Redis.from_url(redis_url)
+    leftovers = list(broker.scan_iter(f"{BROKER_KEY_PREFIX}*"))
+    if leftovers:
+        broker.delete(*leftovers)
 
 
 def _reset_broker_connections() -> None:
