@@ -157,7 +157,7 @@ class TestPropertiesInPlace:
         assert [t.name for t in ticket.tags.all()] == ["refund", "vip"]
         html = response.content.decode()
         assert 'id="ticket-timeline"' in html and 'hx-swap-oob="true"' in html
-        assert "Pending" in html
+        assert "new → pending" in html and "Pending" in html
 
     def test_unassign_and_clear_team(self, agent_client, agent):
         ticket = factories.TicketFactory(assignee=agent, team=factories.TeamFactory())

@@ -1,5 +1,9 @@
+from datetime import datetime
+
 from django import template
 from django.template.loader import render_to_string
+from django.utils import timezone
+from django.utils.formats import date_format
 
 register = template.Library()
 
@@ -18,7 +22,18 @@ def _text(value) -> str:
         return "—"
     if isinstance(value, list | tuple):
         return ", ".join(str(item) for item in value)
-    return str(value)
+    return _readable_time(str(value))
+
+
+def _readable_time(text: str) -> str:
+    """The services store timestamps as ISO strings; show them the way the page shows times."""
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        return text
+    if "T" not in text:
+        return text
+    return date_format(timezone.localtime(moment), "DATETIME_FORMAT")
 
 
 @register.simple_tag(takes_context=True)
