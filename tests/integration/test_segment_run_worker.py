@@ -1,0 +1,44 @@
+"""A segment run started like the lead's button starts it is executed by a real Celery worker,
+written by COPY into PostgreSQL and made current."""
+
+import pytest
+
+from segments import services
+from segments.models import Membership, SegmentRun, Segmentation
+from tests.factories import CustomerFactory, PurchaseFactory
+
+pytestmark = pytest.mark.integration
+
+
+def test_rfm_run_is_executed_by_the_worker(live_celery, postgres, wait_until):
+    # given
+    customers = []
+    for n in range(30):
+        customer = CustomerFactory()
+        PurchaseFactory.create_batch(1 + n % 5, customer=customer, amount=str(10 * (1 + n % 7)))
+        customers.append(customer)
+    segmentation = Segmentation.objects.get(slug="rfm")
+
+    # when
+    run = services.start_segment_run(segmentation=segmentation)
+
+    # then
+    finished = wait_until(
+        lambda: SegmentRun.objects.filter(pk=run.pk, state__in=SegmentRun.FINISHED_STATES).first(),
+        timeout=60,
+        what="the worker to finish the segment run",
+    )
+    assert finished.state == SegmentRun.State.SUCCEEDED, finished.error
+    assert finished.progress == 100
+    segmentation.refresh_from_db()
+    assert segmentation.current_run_id == run.pk
+    assert Membership.objects.filter(run=run).count() == len(customers)
+    assert "execute_segment_run_task[" in live_celery.log()
+
+    # and a second delivery of the same task changes nothing
+    from segments.tasks import execute_segment_run_task
+
+    execute_segment_run_task.delay(run.pk).get(timeout=30)
+    again = SegmentRun.objects.get(pk=run.pk)
+    assert again.finished_at == finished.finished_at
+    assert Membership.objects.filter(run=run).count() == len(customers)
