@@ -268,7 +268,7 @@ def run(args) -> dict:
     django_setup()
     from datetime import date
 
-    from segments.models import Membership, Segment, SegmentRun, Segmentation
+    from segments.models import Membership, Segment, Segmentation, SegmentRun
     from segments.services import execute_segment_run
 
     segmentation, _ = Segmentation.objects.get_or_create(

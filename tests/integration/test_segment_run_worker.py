@@ -4,7 +4,7 @@ written by COPY into PostgreSQL and made current."""
 import pytest
 
 from segments import services
-from segments.models import Membership, SegmentRun, Segmentation
+from segments.models import Membership, Segmentation, SegmentRun
 from tests.factories import CustomerFactory, PurchaseFactory
 
 pytestmark = pytest.mark.integration
