@@ -39,7 +39,8 @@ def answer(request, token: str):
         return _closed(request, invitation, response)
     scale = scale_named(invitation.scale)
     initial = {"score": response.score, "comment": response.comment} if response else None
-    form = AnswerForm(request.POST or None, initial=initial, scale=scale)
+    data = request.POST if request.method == "POST" else None
+    form = AnswerForm(data, initial=initial, scale=scale)
     status = 200
     if request.method == "POST":
         status = 400

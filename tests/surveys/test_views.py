@@ -91,9 +91,9 @@ def test_a_bad_rating_without_a_reason_asks_for_one(client, sent_invitation, ans
     assert not SurveyResponse.objects.exists()
 
 
-@pytest.mark.parametrize("score", ["", "9", "abc"])
-def test_an_invalid_score_is_a_clear_error(client, sent_invitation, answer_url, score):
-    page = client.post(answer_url(sent_invitation), {"score": score})
+@pytest.mark.parametrize("data", [{}, {"score": ""}, {"score": "9"}, {"score": "abc"}])
+def test_an_invalid_score_is_a_clear_error(client, sent_invitation, answer_url, data):
+    page = client.post(answer_url(sent_invitation), data)
 
     assert page.status_code == 400
     assert "survey-errors" in page.content.decode()
