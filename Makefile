@@ -9,6 +9,9 @@ MANAGE := $(BIN)/python manage.py
 INSTALLED := $(VENV)/.installed-requirements.txt
 ADDRESS ?= 127.0.0.1:8000
 PYTEST_ARGS ?=
+HAS_USERS := from helpdesk.models import User; print(User.objects.exists())
+PRINT_LOGINS := from tickets.demo import DEMO_PASSWORD as pw; \
+	print(f"Demo data already seeded. Log in as admin, lead or agent (default password {pw}).")
 
 .PHONY: install run test lint
 
@@ -25,10 +28,10 @@ install: $(INSTALLED)
 run: install
 	$(MANAGE) migrate --noinput
 	$(MANAGE) setup_periodic_tasks
-	@if [ "$$($(MANAGE) shell -v 0 -c 'from helpdesk.models import User; print(User.objects.exists())')" = "False" ]; then \
+	@if [ "$$($(MANAGE) shell -v 0 -c '$(HAS_USERS)')" = "False" ]; then \
 		$(MANAGE) seed_demo; \
 	else \
-		echo "Demo data already in the database; logins: admin, lead, agent (password printed by the first seed_demo)."; \
+		$(MANAGE) shell -v 0 -c '$(PRINT_LOGINS)'; \
 	fi
 	@echo "Serving the help desk at http://$(ADDRESS)/"
 	$(MANAGE) runserver $(ADDRESS)
