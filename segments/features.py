@@ -15,7 +15,8 @@ Columns (numeric unless marked categorical):
   ``tickets_per_month`` (total over tenure in months, at least one month).
 - ``share_<channel>`` for every ticket channel and ``preferred_channel`` (categorical).
 - ``median_first_response_hours``, ``median_resolution_hours`` over the customer's tickets.
-- ``csat_avg`` and ``csat_last`` only when the surveys app stores responses (absent otherwise).
+- ``csat_avg`` and ``csat_last`` (0 = worst, 1 = best answer on the survey's scale) only when
+  the surveys app stores CSAT answers (the columns are absent otherwise).
 - ``tag_<name>``: the customer's tickets carrying each of the most used ticket tags.
 - ``age``, ``org_size`` and the categoricals ``age_band``, ``country``, ``plan``,
   ``org_industry``.
@@ -45,6 +46,7 @@ from django.db.models import Count
 from django.utils import timezone
 from django.utils.text import slugify
 
+from surveys.scales import SCALES
 from tickets.models import Customer, Organisation, Purchase, Tag, Ticket
 
 CHANNELS = tuple(Ticket.Channel.values)
@@ -189,39 +191,27 @@ def load_tag_counts(*, end: datetime) -> pd.DataFrame:
 
 
 def load_csat(*, end: datetime) -> pd.DataFrame | None:
-    """CSAT answers as (customer_id, rating, answered_at), or None while surveys store none."""
-    source = csat_source()
-    if source is None:
-        return None
-    model, customer_path, rating_field, answered_field = source
-    rows = model.objects.filter(
-        **{f"{answered_field}__lt": end, f"{rating_field}__isnull": False}
-    ).values_list(customer_path, rating_field, answered_field)
-    frame = pd.DataFrame(list(rows), columns=["customer_id", "rating", "answered_at"])
-    return frame if len(frame) else None
+    """CSAT answers as (customer_id, rating 0-1, answered_at), or None while there are none.
 
-
-def csat_source():
-    """Where the surveys app keeps CSAT ratings: (model, customer path, rating, answered at).
-
-    Read as data (``apps.get_model``), never imported, so segments works before surveys exist.
+    Ratings on different scales (stars, faces) are put on one 0-1 scale: 0 is the worst
+    choice, 1 the best. The surveys app is looked up as an installed app, so this works
+    before and while it is being built.
     """
     try:
-        model = apps.get_model("surveys", "SurveyResponse")
+        response_model = apps.get_model("surveys", "SurveyResponse")
     except LookupError:
         return None
-    names = {field.name for field in model._meta.get_fields()}
-    rating = next((n for n in ("csat", "csat_rating", "rating") if n in names), None)
-    answered = next((n for n in ("answered_at", "created_at", "submitted_at") if n in names), None)
-    if "customer" in names:
-        customer_path = "customer_id"
-    elif "invitation" in names:
-        customer_path = "invitation__customer_id"
-    else:
+    answers = response_model.objects.filter(invitation__kind="csat", answered_at__lt=end)
+    sql, params = answers.values_list(
+        "invitation__customer_id", "invitation__scale", "score", "answered_at"
+    ).query.sql_with_params()
+    frame = read_frame(sql, list(params), ["customer_id", "scale", "score", "answered_at"])
+    if frame.empty:
         return None
-    if rating is None or answered is None:
-        return None
-    return model, customer_path, rating, answered
+    lowest = frame["scale"].map({slug: min(s.scores) for slug, s in SCALES.items()})
+    highest = frame["scale"].map({slug: max(s.scores) for slug, s in SCALES.items()})
+    frame["rating"] = (frame["score"] - lowest) / (highest - lowest)
+    return frame[["customer_id", "rating", "answered_at"]]
 
 
 # -- pure feature functions -----------------------------------------------------------------

@@ -214,3 +214,33 @@ def test_load_feature_frame_query_count_does_not_grow_with_customers(
         frame = features.load_feature_frame(as_of=AS_OF)
 
     assert len(frame) == 30
+
+
+def test_csat_from_survey_answers_on_one_scale(db):
+    from surveys.models import SurveyInvitation, SurveyResponse
+
+    ann, bob, cid = CustomerFactory.create_batch(3)
+
+    def answer(customer, kind, scale, score, days_ago):
+        invitation = SurveyInvitation.objects.create(kind=kind, scale=scale, customer=customer)
+        SurveyResponse.objects.create(invitation=invitation, score=score, answered_at=at(days_ago))
+
+    answer(ann, "csat", "stars", 5, days_ago=20)
+    answer(ann, "csat", "stars", 2, days_ago=3)
+    answer(bob, "csat", "faces", 3, days_ago=1)
+    answer(bob, "nps", "zero_to_ten", 0, days_ago=1)
+    answer(cid, "csat", "stars", 1, days_ago=-2)  # after the reference date
+
+    frame = features.load_feature_frame(as_of=AS_OF)
+
+    assert frame.loc[ann.pk, "csat_avg"] == pytest.approx((1.0 + 0.25) / 2)
+    assert frame.loc[ann.pk, "csat_last"] == pytest.approx(0.25)
+    assert frame.loc[bob.pk, ["csat_avg", "csat_last"]].tolist() == [1.0, 1.0]
+    # no answer yet: the population mean
+    assert frame.loc[cid.pk, "csat_avg"] == pytest.approx((0.625 + 1.0) / 2)
+
+
+def test_no_csat_columns_without_answers(db):
+    CustomerFactory()
+
+    assert "csat_avg" not in features.load_feature_frame(as_of=AS_OF).columns
