@@ -1,11 +1,14 @@
 from django.urls import path
 
-from tickets.views import customers, inbox, organisations, ticket
+from tickets.views import customers, imports, inbox, organisations, ticket
 from tickets.views import privacy as privacy_views
 
 app_name = "tickets"
 
 urlpatterns: list = [
+    path("imports/", imports.import_upload, name="import_upload"),
+    path("imports/<int:job_id>/", imports.import_job, name="import_job"),
+    path("imports/<int:job_id>/progress/", imports.import_job_progress, name="import_job_progress"),
     path("", inbox.inbox, name="inbox"),
     path("inbox/bulk/", inbox.bulk_action, name="bulk"),
     path("inbox/views/", inbox.save_view, name="save_view"),
