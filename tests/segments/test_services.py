@@ -296,3 +296,37 @@ def test_profile_edit_is_validated_and_keeps_history(db, lead):
         services.update_segment_profile(segment=segment, editor=lead, data={"colour": "blue"})
     with pytest.raises(ValidationError):
         services.update_segment_profile(segment=segment, editor=lead, data={"slug": "x"})
+
+
+def test_a_killed_run_leaves_badges_and_finishes_when_delivered_again(
+    db, django_capture_on_commit_callbacks, monkeypatch
+):
+    # given a current run
+    customers = customers_with_purchases(10)
+    first = run_now("rfm", django_capture_on_commit_callbacks)
+    badges_before = badges_by_customer([c.pk for c in customers])
+    second = SegmentRun.objects.create(segmentation=first.segmentation, as_of=date(2025, 7, 1))
+
+    # when the worker dies in the middle of writing the second run
+    real_writer = services.write_memberships
+
+    def die(**kwargs):
+        raise SystemExit("worker killed")
+
+    monkeypatch.setattr(services, "write_memberships", die)
+    with pytest.raises(SystemExit):
+        services.execute_segment_run(run_id=second.pk)
+
+    # then nothing of it is visible
+    second.refresh_from_db()
+    assert second.state == SegmentRun.State.RUNNING
+    assert Segmentation.objects.get(slug="rfm").current_run == first
+    assert not Membership.objects.filter(run=second).exists()
+    assert badges_by_customer([c.pk for c in customers]) == badges_before
+
+    # and the redelivered task completes it
+    monkeypatch.setattr(services, "write_memberships", real_writer)
+    done = services.execute_segment_run(run_id=second.pk)
+    assert done.state == SegmentRun.State.SUCCEEDED
+    assert Segmentation.objects.get(slug="rfm").current_run == second
+    assert Membership.objects.filter(run=second).count() == 10
