@@ -383,3 +383,71 @@ class ImportJob(models.Model):
         if not self.total_rows:
             return 100 if self.state == self.State.SUCCEEDED else 0
         return min(100, round(100 * self.processed_rows / self.total_rows))
+
+
+class RoutingRule(models.Model):
+    """A lead's routing rule, stored as data (tickets/routing.py reads it; segments by slug)."""
+
+    class Match(models.TextChoices):
+        ALL = "all", "All conditions"
+        ANY = "any", "Any condition"
+
+    class Event(models.TextChoices):
+        TICKET_CREATED = "ticket_created", "Ticket created"
+        CUSTOMER_REPLIED = "customer_replied", "Customer replied"
+        SEGMENT_CHANGED = "segment_changed", "Customer's segment changed"
+
+    name = models.CharField(max_length=100, unique=True)
+    order = models.PositiveIntegerField(default=0)
+    active = models.BooleanField(default=True)
+    match = models.CharField(max_length=3, choices=Match.choices, default=Match.ALL)
+    events = models.JSONField(default=list, help_text="Event names the rule listens to")
+    always_run = models.BooleanField(
+        default=False,
+        help_text="Run on every listened event, not only when a field the rule looks at changed.",
+    )
+    conditions = models.JSONField(default=list, blank=True, help_text="[{field, operator, value}]")
+    actions = models.JSONField(default=list, help_text="[{action, value}]")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["order", "id"]
+        indexes = [models.Index(fields=["active", "order"], name="routing_rule_active_order")]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class RuleFiring(models.Model):
+    """One rule firing on one ticket: what event caused it and what the rule did."""
+
+    rule = models.ForeignKey(
+        RoutingRule, null=True, on_delete=models.SET_NULL, related_name="firings"
+    )
+    rule_name = models.CharField(max_length=100)
+    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="rule_firings")
+    event = models.CharField(max_length=20, choices=RoutingRule.Event.choices)
+    cause = models.CharField(max_length=200, blank=True)
+    actions = models.JSONField(default=list)
+    changes = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        indexes = [models.Index(fields=["ticket", "created_at"], name="rule_firing_ticket")]
+
+    def __str__(self) -> str:
+        return f"{self.rule_name} on #{self.ticket_id}"
+
+
+class RoundRobinCursor(models.Model):
+    """The agent a team's round-robin assigned last; its row is locked while picking the next."""
+
+    team = models.OneToOneField(Team, on_delete=models.CASCADE, primary_key=True)
+    last_agent = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    def __str__(self) -> str:
+        return f"round-robin of {self.team}"
