@@ -150,6 +150,14 @@ class Mailbox(models.Model):
         return self.address
 
 
+# The next SLA target of a ticket: the first response until there is one, then the resolution.
+# The inbox sorts on this expression and an index on the same expression serves the sort.
+SLA_NEXT_DUE = models.Case(
+    models.When(first_response_at__isnull=True, then=models.F("first_response_due_at")),
+    default=models.F("resolution_due_at"),
+)
+
+
 class Ticket(models.Model):
     class Status(models.TextChoices):
         NEW = "new"
@@ -205,6 +213,14 @@ class Ticket(models.Model):
     routed_at = models.DateTimeField(
         null=True, blank=True, help_text="Empty until routing has run; the sweeper uses it."
     )
+    sla_policy = models.ForeignKey(
+        "SLAPolicy", null=True, blank=True, on_delete=models.SET_NULL, related_name="tickets"
+    )
+    first_response_due_at = models.DateTimeField(null=True, blank=True)
+    resolution_due_at = models.DateTimeField(null=True, blank=True)
+    # Set once by the breach sweeper; a set value is the flag, and its time is when it was seen.
+    first_response_breached_at = models.DateTimeField(null=True, blank=True)
+    resolution_breached_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-updated_at", "-id"]
@@ -214,6 +230,7 @@ class Ticket(models.Model):
             models.Index(fields=["team", "status", "-updated_at"], name="ticket_team"),
             models.Index(fields=["customer", "-created_at"], name="ticket_customer"),
             models.Index(fields=["-updated_at", "-id"], name="ticket_updated"),
+            models.Index(SLA_NEXT_DUE, "id", name="ticket_sla_next_due"),
         ]
 
     def __str__(self) -> str:
@@ -451,3 +468,134 @@ class RoundRobinCursor(models.Model):
 
     def __str__(self) -> str:
         return f"round-robin of {self.team}"
+
+
+class BusinessCalendar(models.Model):
+    """Opening hours in a time zone: the same hours on each open weekday, minus holidays."""
+
+    name = models.CharField(max_length=100, unique=True)
+    timezone = models.CharField(max_length=64, default="UTC")
+    # ISO weekday numbers, Monday = 1.
+    weekdays = models.JSONField(default=list)
+    opens_at = models.TimeField()
+    closes_at = models.TimeField()
+    # ISO dates ("2025-12-25") on which the calendar is closed all day.
+    holidays = models.JSONField(default=list, blank=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class SLAPolicy(models.Model):
+    """Response targets per priority, counted in a calendar's opening hours or around the clock."""
+
+    name = models.CharField(max_length=100, unique=True)
+    description = models.TextField(blank=True)
+    calendar = models.ForeignKey(
+        BusinessCalendar,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="policies",
+        help_text="Empty: targets run 24/7.",
+    )
+    is_default = models.BooleanField(
+        default=False, help_text="Applied to new tickets no routing rule gave a policy."
+    )
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = "SLA policy"
+        verbose_name_plural = "SLA policies"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["is_default"],
+                condition=models.Q(is_default=True),
+                name="sla_policy_one_default",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class SLATarget(models.Model):
+    policy = models.ForeignKey(SLAPolicy, on_delete=models.CASCADE, related_name="targets")
+    priority = models.CharField(max_length=10, choices=Ticket.Priority.choices)
+    first_response_minutes = models.PositiveIntegerField(null=True, blank=True)
+    resolution_minutes = models.PositiveIntegerField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["policy", "priority"], name="sla_target_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.policy} / {self.priority}"
+
+
+class CannedReply(models.Model):
+    """A reply template; ``owner`` empty means shared with every agent."""
+
+    title = models.CharField(max_length=200)
+    body = models.TextField()
+    folder = models.CharField(max_length=100, blank=True)
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="canned_replies",
+    )
+    # "segmentation/segment" slugs; data only, so tickets never imports segments.
+    segment_slugs = models.JSONField(default=list, blank=True)
+    usage_count = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["folder", "title"]
+        verbose_name_plural = "canned replies"
+        indexes = [models.Index(fields=["owner", "folder", "title"], name="canned_owner_folder")]
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class Article(models.Model):
+    """A knowledge-base article written in Markdown; only published ones are public."""
+
+    title = models.CharField(max_length=200)
+    slug = models.SlugField(max_length=200, unique=True)
+    body = models.TextField(help_text="Markdown")
+    category = models.CharField(max_length=100, blank=True)
+    published = models.BooleanField(default=False)
+    segment_slugs = models.JSONField(default=list, blank=True)
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["category", "title"]
+        indexes = [models.Index(fields=["published", "category", "title"], name="article_listing")]
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class ChannelTeam(models.Model):
+    """The team that gets a channel's tickets when no routing rule or mailbox chose one."""
+
+    channel = models.CharField(max_length=10, choices=Ticket.Channel.choices, unique=True)
+    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="channel_defaults")
+
+    class Meta:
+        ordering = ["channel"]
+
+    def __str__(self) -> str:
+        return f"{self.channel} → {self.team}"
