@@ -1,6 +1,6 @@
 from django.urls import path
 
-from tickets.views import customers, imports, inbox, organisations, ticket
+from tickets.views import contact, customers, email, imports, inbox, organisations, ticket
 from tickets.views import privacy as privacy_views
 
 app_name = "tickets"
@@ -9,6 +9,15 @@ urlpatterns: list = [
     path("imports/", imports.import_upload, name="import_upload"),
     path("imports/<int:job_id>/", imports.import_job, name="import_job"),
     path("imports/<int:job_id>/progress/", imports.import_job_progress, name="import_job_progress"),
+    path("inbound/email/<slug:slug>/", email.inbound_email, name="inbound_email"),
+    path("admin-tools/email/unprocessed/", email.failed_emails, name="failed_emails"),
+    path(
+        "admin-tools/email/<int:inbound_id>/reprocess/",
+        email.reprocess_email,
+        name="reprocess_email",
+    ),
+    path("contact/", contact.contact, name="contact"),
+    path("contact/sent/", contact.contact_sent, name="contact_sent"),
     path("", inbox.inbox, name="inbox"),
     path("inbox/bulk/", inbox.bulk_action, name="bulk"),
     path("inbox/views/", inbox.save_view, name="save_view"),
