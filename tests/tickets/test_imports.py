@@ -395,6 +395,16 @@ def test_a_finished_job_is_not_run_again():
     assert not Customer.objects.exists()
 
 
+def test_a_job_another_worker_has_claimed_is_left_alone():
+    job = job_for("customers", CUSTOMERS_CSV, state=ImportJob.State.RUNNING)
+
+    services.run_import_job(job_id=job.pk)
+
+    job.refresh_from_db()
+    assert (job.state, job.finished_at) == (ImportJob.State.RUNNING, None)
+    assert not Customer.objects.exists()
+
+
 def test_live_progress_of_a_running_job_comes_from_the_import_in_progress():
     job = job_for("customers", CUSTOMERS_CSV, state=ImportJob.State.RUNNING)
 

@@ -168,13 +168,14 @@ def start_import_job(
 
 
 def run_import_job(*, job_id: int) -> ImportJob:
-    """Run a queued job; a finished job is left alone. Running it again after a crash is
-    safe: the import is idempotent and its writes are one transaction."""
-    job = ImportJob.objects.get(pk=job_id)
-    if job.state in (ImportJob.State.SUCCEEDED, ImportJob.State.FAILED):
+    """Run a queued job once: a duplicate delivery finds it claimed or finished and leaves
+    it alone."""
+    claimed = ImportJob.objects.filter(pk=job_id, state=ImportJob.State.QUEUED).update(
+        state=ImportJob.State.RUNNING
+    )
+    job = ImportJob.objects.select_related("created_by").get(pk=job_id)
+    if not claimed:
         return job
-    job.state = ImportJob.State.RUNNING
-    job.save(update_fields=["state"])
     try:
         with job.file.open("rb") as source:
             result = import_csv(
