@@ -256,7 +256,7 @@ def purchase_features(
 
 def profile_features(customers: pd.DataFrame) -> pd.DataFrame:
     age = customers["age"].astype("float64")
-    countries = _blank_as_unknown(customers["country"].fillna("").astype(str).str.upper())
+    countries = _blank_as_unknown(customers["country"].astype("string").str.upper())
     common = countries[countries != "unknown"].value_counts().index[:TOP_COUNTRIES]
     countries = countries.where(countries.isin(common) | (countries == "unknown"), "other")
     return pd.DataFrame(
@@ -281,8 +281,9 @@ def age_bands(age: pd.Series) -> pd.Series:
 
 
 def _blank_as_unknown(values: pd.Series) -> pd.Series:
-    text = values.fillna("").astype(str).str.strip()
-    return text.where(text != "", "unknown")
+    # A column the database returned empty everywhere arrives as float NaN.
+    text = values.astype("string").fillna("").str.strip()
+    return text.where(text != "", "unknown").astype(object)
 
 
 def ticket_features(

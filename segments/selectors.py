@@ -48,6 +48,7 @@ def badge_for(segment: Segment) -> Badge:
         colour=segment.colour,
         traits=tuple(segment.traits),
         notes=segment.notes,
+        team_id=segment.team_id,
     )
 
 

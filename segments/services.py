@@ -27,6 +27,7 @@ from tickets.services import reroute_open_tickets
 logger = logging.getLogger(__name__)
 
 WRITE_BATCH = 5_000
+COPY_BATCH = 250_000
 RUN_STALE_AFTER = timedelta(hours=1)
 MAX_DRIFT_FLOWS = 50
 REROUTE_CAUSE = "segment changed"
@@ -440,8 +441,14 @@ def _membership_rows(run_id: int, assigned: pd.Series, table: pd.DataFrame | Non
 
 
 def write_memberships(*, run_id: int, rows: pd.DataFrame) -> None:
-    """Bulk-write a run's memberships: COPY on PostgreSQL, batched inserts elsewhere."""
+    """Bulk-write a run's memberships in batches: COPY on PostgreSQL, inserts elsewhere."""
     rows = rows[list(MEMBERSHIP_COLUMNS)]
+    size = COPY_BATCH if connection.vendor == "postgresql" else WRITE_BATCH
+    for start in range(0, len(rows), size):
+        write_batch(rows.iloc[start : start + size])
+
+
+def write_batch(rows: pd.DataFrame) -> None:
     if connection.vendor == "postgresql":
         buffer = io.StringIO()
         rows.to_csv(buffer, index=False, header=False, na_rep="")
@@ -453,10 +460,8 @@ def write_memberships(*, run_id: int, rows: pd.DataFrame) -> None:
                 buffer,
             )
         return
-    for start in range(0, len(rows), WRITE_BATCH):
-        batch = rows.iloc[start : start + WRITE_BATCH].astype(object)
-        batch = batch.where(batch.notna(), None)
-        Membership.objects.bulk_create(Membership(**record) for record in batch.to_dict("records"))
+    records = rows.astype(object).where(rows.notna(), None).to_dict("records")
+    Membership.objects.bulk_create(Membership(**record) for record in records)
 
 
 def drift_report(previous: pd.Series, current: pd.Series) -> dict:

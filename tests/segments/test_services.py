@@ -115,19 +115,21 @@ def test_failure_during_write_back_keeps_previous_run_and_badges(
 
     # when the next run's writer fails after its first batch
     monkeypatch.setattr(services, "WRITE_BATCH", 10)
-    real_bulk_create = Membership.objects.bulk_create
-    calls = []
+    monkeypatch.setattr(services, "COPY_BATCH", 10)
+    real_write_batch = services.write_batch
+    written = []
 
-    def fail_on_second_batch(objs, *args, **kwargs):
-        calls.append(1)
-        if len(calls) == 2:
+    def fail_on_second_batch(rows):
+        if written:
             raise OSError("disk full")
-        return real_bulk_create(objs, *args, **kwargs)
+        real_write_batch(rows)
+        written.append(len(rows))
 
-    monkeypatch.setattr(Membership.objects, "bulk_create", fail_on_second_batch)
+    monkeypatch.setattr(services, "write_batch", fail_on_second_batch)
     second = run_now("behaviour", django_capture_on_commit_callbacks, as_of=date(2025, 7, 1))
 
     # then
+    assert written == [10]
     assert second.state == SegmentRun.State.FAILED
     assert "disk full" in second.error
     assert Segmentation.objects.get(slug="behaviour").current_run == first
