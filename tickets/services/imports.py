@@ -1,18 +1,20 @@
 """CSV imports: customers, purchases and tickets, idempotent by their external keys.
 
-A file is read twice, in chunks: the first pass validates every row (cells, duplicates in the
-file, references to the database), the second writes the valid rows in one transaction, so a
-file with errors imports nothing unless ``skip_invalid`` is set. Writes are set-based: one
-upsert per chunk (COPY into a temporary table and INSERT ... ON CONFLICT on PostgreSQL,
-``bulk_create(update_conflicts=True)`` elsewhere).
+A file is read in chunks and handled in two passes: the first validates every row (cells,
+duplicates in the file, references to the database), the second writes the valid rows in one
+transaction, so a file with errors imports nothing unless ``skip_invalid`` is set. Writes are
+set-based: one upsert per chunk (COPY into a temporary table and INSERT ... ON CONFLICT on
+PostgreSQL, ``bulk_create(update_conflicts=True)`` elsewhere).
 
 Other apps add kinds with ``register_import_kind`` in their ``AppConfig.ready()``.
 """
 
 import io
 import json
+import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import IO
 
 import numpy as np
@@ -86,65 +88,73 @@ def import_csv(
     chunk_rows: int = CHUNK_ROWS,
 ) -> ImportResult:
     """Validate the whole file, then import it: all rows, or with ``skip_invalid`` the valid
-    ones. A file with problems and no ``skip_invalid`` changes nothing."""
+    ones. A file with problems and no ``skip_invalid`` changes nothing. ``source`` must be
+    seekable."""
     import_kind = IMPORT_KINDS[kind]
     progress = progress or (lambda phase, done, total: None)
     result = ImportResult()
-    try:
-        problems = _check_file(import_kind, source, result, progress, chunk_rows)
-    except CsvFileError as error:
-        result.problem_count, result.errors = 1, [str(error)]
-        return result
-    result.invalid_rows = problems["line"].nunique()
-    result.problem_count = len(problems)
-    result.errors = csv_formats.error_texts(problems.head(MAX_STORED_ERRORS))
-    if result.errors and not skip_invalid:
-        return result
-    source.seek(0)
-    _write_file(import_kind, source, problems["line"].unique(), result, progress, chunk_rows)
+    # The checking pass keeps its parsed chunks on disk for the writing pass: memory stays
+    # bounded and the file is parsed once.
+    with tempfile.TemporaryDirectory(prefix="import-") as spool:
+        try:
+            problems, chunks = _check_file(
+                import_kind, source, Path(spool), result, progress, chunk_rows
+            )
+        except CsvFileError as error:
+            result.problem_count, result.errors = 1, [str(error)]
+            return result
+        result.invalid_rows = problems["line"].nunique()
+        result.problem_count = len(problems)
+        result.errors = csv_formats.error_texts(problems.head(MAX_STORED_ERRORS))
+        if result.errors and not skip_invalid:
+            return result
+        _write_chunks(import_kind, chunks, problems["line"].unique(), result, progress)
     return result
 
 
 def _check_file(
     import_kind: ImportKind,
     source: IO[bytes],
+    spool: Path,
     result: ImportResult,
     progress: Progress,
     chunk_rows: int,
-) -> pd.DataFrame:
+) -> tuple[pd.DataFrame, list[Path]]:
+    """All problems of the file, and the files holding its parsed chunks."""
     csv_format = import_kind.csv_format
     problems: list[pd.DataFrame] = []
     keys: dict[str, list[pd.Series]] = {}
+    chunks: list[Path] = []
     for chunk in csv_formats.read_chunks(source, csv_format, chunk_rows=chunk_rows):
         parsed, cell_problems = csv_formats.validate(csv_format, chunk)
         problems += [cell_problems, import_kind.check(parsed)]
         for name, cells in csv_formats.unique_keys(csv_format, chunk).items():
             keys.setdefault(name, []).append(cells)
+        chunks.append(spool / f"{len(chunks)}.pickle")
+        parsed.to_pickle(chunks[-1])
         result.total_rows += len(chunk)
         progress("checking", result.total_rows, 0)
     problems += [csv_formats.duplicates(pd.concat(cells), name) for name, cells in keys.items()]
-    return csv_formats.sort_problems(csv_format, problems)
+    return csv_formats.sort_problems(csv_format, problems), chunks
 
 
 @transaction.atomic
-def _write_file(
+def _write_chunks(
     import_kind: ImportKind,
-    source: IO[bytes],
-    invalid_lines,
+    chunks: list[Path],
+    invalid_lines: np.ndarray,
     result: ImportResult,
     progress: Progress,
-    chunk_rows: int,
 ) -> None:
-    csv_format = import_kind.csv_format
     done = 0
-    for chunk in csv_formats.read_chunks(source, csv_format, chunk_rows=chunk_rows):
-        parsed, _ = csv_formats.validate(csv_format, chunk)
+    for path in chunks:
+        parsed = pd.read_pickle(path)  # written by _check_file above, never outside input
         valid = parsed[~parsed.index.isin(invalid_lines)]
         if not valid.empty:
-            created, updated = import_kind.write(valid, list(chunk.columns))
+            created, updated = import_kind.write(valid, list(parsed.columns))
             result.created += created
             result.updated += updated
-        done += len(chunk)
+        done += len(parsed)
         progress("importing", done, result.total_rows)
     result.written = True
 
