@@ -23,6 +23,7 @@ class Badge:
     url: str = ""
     traits: Sequence[str] = field(default_factory=tuple)
     notes: str = ""
+    team_id: int | None = None  # the team the segment's tickets go to by default
 
 
 @dataclass(frozen=True)

@@ -17,6 +17,11 @@ def route_ticket_task(ticket_id: int) -> None:
 
 
 @shared_task(acks_late=True)
+def route_reply_task(message_id: int) -> None:
+    services.route_reply(message_id=message_id)
+
+
+@shared_task(acks_late=True)
 def run_import_job(job_id: int) -> None:
     services.run_import_job(job_id=job_id)
 

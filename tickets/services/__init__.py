@@ -30,6 +30,7 @@ from tickets.services.imports import (
     start_import_job,
 )
 from tickets.services.privacy import erase_customer, export_customer_data
+from tickets.services.rules import apply_routing, route_reply
 from tickets.services.saved_views import delete_view, save_view
 from tickets.services.tickets import (
     add_internal_note,
@@ -47,6 +48,7 @@ __all__ = [
     "IngestOutcome",
     "IngestResult",
     "add_internal_note",
+    "apply_routing",
     "bulk_update_tickets",
     "close_ticket",
     "create_customer",
@@ -68,6 +70,7 @@ __all__ = [
     "register_import_kind",
     "reply_to_ticket",
     "reprocess_inbound_email",
+    "route_reply",
     "route_ticket",
     "run_import_job",
     "save_view",

@@ -6,17 +6,17 @@ from django.db import transaction
 from django.utils import timezone
 
 from helpdesk.models import AuditLog
-from tickets.models import Ticket
-from tickets.services.tickets import update_ticket
+from tickets.models import RoutingRule, Ticket
+from tickets.services.rules import route_tickets
 
 REROUTE_BATCH = 500
 
 
 def reroute_open_tickets(*, customer_ids: Iterable[int], cause: str) -> int:
-    """Re-apply routing to the active tickets of these customers; returns how many.
+    """Apply the routing rules for the segment-changed event to the active tickets of these
+    customers (and the default team where no rule sets one); returns how many tickets.
 
-    Today routing is the default one (a ticket without a team goes to its mailbox's team);
-    every re-routed ticket is audited with ``cause`` so an agent can see why it moved.
+    Every re-routed ticket is audited with ``cause`` so an agent can see why it moved.
     """
     ids = sorted(set(customer_ids))
     return sum(
@@ -27,24 +27,22 @@ def reroute_open_tickets(*, customer_ids: Iterable[int], cause: str) -> int:
 
 @transaction.atomic
 def _reroute_batch(*, customer_ids: list[int], cause: str) -> int:
-    tickets = list(
-        Ticket.objects.select_for_update(of=("self",))
-        .select_related("team", "mailbox__team")
-        .filter(customer_id__in=customer_ids, status__in=Ticket.ACTIVE_STATUSES)
+    ticket_ids = list(
+        Ticket.objects.filter(
+            customer_id__in=customer_ids, status__in=Ticket.ACTIVE_STATUSES
+        ).values_list("pk", flat=True)
     )
-    for ticket in tickets:
-        if ticket.team_id is None and ticket.mailbox and ticket.mailbox.team_id:
-            update_ticket(ticket=ticket, actor=None, team=ticket.mailbox.team, cause=cause)
-    now = timezone.now()
-    Ticket.objects.filter(pk__in=[t.pk for t in tickets]).update(routed_at=now)
+    route_tickets(ticket_ids=ticket_ids, event=RoutingRule.Event.SEGMENT_CHANGED, cause=cause)
+    tickets = Ticket.objects.filter(pk__in=ticket_ids)
+    tickets.update(routed_at=timezone.now())
     AuditLog.objects.bulk_create(
         AuditLog(
             target_type=Ticket._meta.model_name,
-            target_id=ticket.pk,
+            target_id=pk,
             action="ticket_rerouted",
-            changes={"team": ticket.team.name if ticket.team_id else None},
+            changes={"team": team_name},
             cause=cause,
         )
-        for ticket in tickets
+        for pk, team_name in tickets.values_list("pk", "team__name")
     )
-    return len(tickets)
+    return len(ticket_ids)

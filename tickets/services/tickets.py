@@ -119,6 +119,9 @@ def record_inbound_message(
     ticket.updated_at = now
     _append_search_text(ticket, body_text)
     ticket.save(update_fields=fields)
+    from tickets.tasks import route_reply_task
+
+    enqueue_on_commit(route_reply_task, message.pk)
     return message
 
 
@@ -268,21 +271,15 @@ def bulk_update_tickets(
 
 @transaction.atomic
 def route_ticket(*, ticket_id: int) -> Ticket | None:
-    """Default routing: a ticket without a team goes to its mailbox's team. Runs once."""
-    # of=("self",): PostgreSQL cannot lock the nullable side of the outer join to mailbox.
-    ticket = (
-        Ticket.objects.select_for_update(of=("self",))
-        .select_related("mailbox")
-        .filter(pk=ticket_id)
-        .first()
-    )
+    """Routing rules on creation (else the segment's or mailbox's team). Runs once."""
+    from tickets.services.rules import apply_routing  # rules is built on this module
+
+    ticket = Ticket.objects.select_for_update().filter(pk=ticket_id).first()
     if ticket is None or ticket.routed_at is not None:
         return ticket
-    if ticket.team_id is None and ticket.mailbox and ticket.mailbox.team_id:
-        update_ticket(ticket=ticket, actor=None, team=ticket.mailbox.team, cause="mailbox team")
-    ticket.routed_at = timezone.now()
-    ticket.save(update_fields=["routed_at"])
-    return ticket
+    apply_routing(ticket=ticket, event="ticket_created", cause="ticket created")
+    Ticket.objects.filter(pk=ticket_id).update(routed_at=timezone.now())
+    return Ticket.objects.get(pk=ticket_id)
 
 
 def _label(value):

@@ -1,0 +1,445 @@
+"""Routing rules: editing them (validated, audited) and applying them to tickets.
+
+The real evaluation and the dry run share one path (``_plan_batch``): load the tickets and build
+each context once, evaluate the compiled rules, and work out the changes. ``apply_routing`` then
+writes those changes; the dry run only shows them.
+"""
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, time
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.db.models import Count, OuterRef, Q, QuerySet, Subquery
+from django.utils import timezone
+
+from helpdesk.audit import record_change
+from helpdesk.models import AuditLog, User
+from tickets import routing
+from tickets.extensions import badges_for_customers, customer_filters
+from tickets.models import (
+    Mailbox,
+    Message,
+    RoundRobinCursor,
+    RoutingRule,
+    RuleFiring,
+    Team,
+    Ticket,
+)
+from tickets.services.tickets import update_ticket
+
+Event = RoutingRule.Event
+RULE_CAUSE_PREFIX = "rule: "
+DRY_RUN_TICKETS = 200
+SEGMENT_FILTER_PARAM = "segment"
+RULE_FIELDS = ("name", "match", "events", "always_run", "conditions", "actions", "active")
+
+
+# -- editing rules ----------------------------------------------------------------------------
+
+
+def rule_catalog() -> routing.Catalog:
+    segment_filters = [f for f in customer_filters() if f.param == SEGMENT_FILTER_PARAM]
+    return routing.Catalog(
+        teams=frozenset(Team.objects.values_list("slug", flat=True)),
+        mailboxes=frozenset(Mailbox.objects.values_list("slug", flat=True)),
+        segments=frozenset(value for f in segment_filters for value, _ in f.choices()),
+    )
+
+
+def clean_rule(
+    *,
+    name: str,
+    match: str,
+    events: Sequence[str],
+    always_run: bool,
+    conditions: Sequence[dict],
+    actions: Sequence[dict],
+    active: bool = True,
+    catalog: routing.Catalog | None = None,
+) -> dict:
+    """The rule's fields normalised; ValidationError keyed by field names what is wrong."""
+    catalog = catalog or rule_catalog()
+    errors: dict[str, str] = {}
+    name = (name or "").strip()
+    if not name:
+        errors["name"] = "A rule needs a name."
+    elif len(name) > 100:
+        errors["name"] = "A rule name is at most 100 characters."
+    if match not in RoutingRule.Match.values:
+        errors["match"] = f"Match must be one of: {', '.join(RoutingRule.Match.values)}."
+    unknown = [event for event in events if event not in Event.values]
+    if not events or unknown:
+        errors["events"] = f"Choose events among: {', '.join(Event.values)}."
+    cleaned = {}
+    for key, clean, rows in (
+        ("conditions", routing.clean_conditions, conditions),
+        ("actions", routing.clean_actions, actions),
+    ):
+        try:
+            cleaned[key] = clean(rows, catalog)
+        except routing.RuleError as error:
+            errors[key] = str(error)
+    if errors:
+        raise ValidationError(errors)
+    return {
+        "name": name,
+        "match": match,
+        "events": sorted(set(events), key=Event.values.index),
+        "always_run": bool(always_run),
+        "active": bool(active),
+        **cleaned,
+    }
+
+
+@transaction.atomic
+def create_rule(*, actor: User | None, **fields) -> RoutingRule:
+    data = clean_rule(**fields)
+    _refuse_duplicate_name(data["name"])
+    last = RoutingRule.objects.order_by("-order").values_list("order", flat=True).first()
+    rule = RoutingRule.objects.create(order=(last or 0) + 1, **data)
+    record_change(target=rule, action="rule_created", actor=actor, changes=_audited(data))
+    return rule
+
+
+@transaction.atomic
+def update_rule(*, rule: RoutingRule, actor: User | None, **fields) -> RoutingRule:
+    data = clean_rule(**fields)
+    _refuse_duplicate_name(data["name"], exclude=rule.pk)
+    changes = {
+        key: [getattr(rule, key), value]
+        for key, value in data.items()
+        if getattr(rule, key) != value
+    }
+    if changes:
+        for key, (_, value) in changes.items():
+            setattr(rule, key, value)
+        rule.save(update_fields=[*changes, "updated_at"])
+        record_change(target=rule, action="rule_updated", actor=actor, changes=changes)
+    return rule
+
+
+@transaction.atomic
+def set_rule_active(*, rule: RoutingRule, active: bool, actor: User | None) -> RoutingRule:
+    if rule.active != active:
+        record_change(
+            target=rule,
+            action="rule_updated",
+            actor=actor,
+            changes={"active": [rule.active, active]},
+        )
+        rule.active = active
+        rule.save(update_fields=["active", "updated_at"])
+    return rule
+
+
+@transaction.atomic
+def move_rule(*, rule: RoutingRule, offset: int, actor: User | None) -> RoutingRule:
+    """Move the rule ``offset`` places (negative: earlier) and number every rule 1..n."""
+    rules = list(RoutingRule.objects.select_for_update().order_by("order", "id"))
+    index = next(i for i, other in enumerate(rules) if other.pk == rule.pk)
+    target = max(0, min(len(rules) - 1, index + offset))
+    if target == index:
+        return rule
+    moved = rules.pop(index)
+    rules.insert(target, moved)
+    for number, other in enumerate(rules, 1):
+        other.order = number
+    RoutingRule.objects.bulk_update(rules, ["order"])
+    record_change(
+        target=moved, action="rule_updated", actor=actor, changes={"order": [index + 1, target + 1]}
+    )
+    return moved
+
+
+@transaction.atomic
+def delete_rule(*, rule: RoutingRule, actor: User | None) -> None:
+    record_change(target=rule, action="rule_deleted", actor=actor, changes=_audited(rule.__dict__))
+    rule.delete()
+
+
+def _refuse_duplicate_name(name: str, exclude: int | None = None) -> None:
+    if RoutingRule.objects.filter(name__iexact=name).exclude(pk=exclude).exists():
+        raise ValidationError({"name": f"A rule named '{name}' already exists."})
+
+
+def _audited(data: dict) -> dict:
+    return {key: data[key] for key in RULE_FIELDS if key in data}
+
+
+# -- evaluating -------------------------------------------------------------------------------
+
+
+def business_hours() -> routing.BusinessHours:
+    """Settings ``ROUTING_BUSINESS_HOURS`` (timezone, weekdays, opens, closes), else
+    Monday to Friday 09:00-17:00 in the site's time zone."""
+    configured = getattr(settings, "ROUTING_BUSINESS_HOURS", {})
+    return routing.BusinessHours(
+        timezone=configured.get("timezone", settings.TIME_ZONE),
+        weekdays=frozenset(configured.get("weekdays", range(5))),
+        opens=time.fromisoformat(configured.get("opens", "09:00")),
+        closes=time.fromisoformat(configured.get("closes", "17:00")),
+    )
+
+
+def compiled_rules(rules: Iterable[RoutingRule] | None = None) -> list[routing.CompiledRule]:
+    """The given rules, or every active rule in order, compiled once (one query)."""
+    if rules is None:
+        rules = RoutingRule.objects.filter(active=True).order_by("order", "id")
+    return [routing.compile_rule(rule) for rule in rules]
+
+
+@dataclass
+class RoutingOutcome:
+    """One ticket's evaluation: the firings and the changes they (and the defaults) make."""
+
+    ticket: Ticket
+    firings: list[routing.Firing]
+    changes: dict  # field -> new value (Team, priority, tag list, (strategy, Team))
+
+    def shown_changes(self) -> dict:
+        """The changes as the dry run and the firing record show them: field -> [old, new]."""
+        return {key: _shown(self.ticket, key, value) for key, value in self.changes.items()}
+
+
+def _shown(ticket: Ticket, key: str, value) -> list:
+    if key == "agent":
+        strategy, team = value
+        how = "round-robin" if strategy == routing.ROUND_ROBIN else "fewest open tickets"
+        return [str(ticket.assignee) if ticket.assignee_id else None, f"{how} in {team.name}"]
+    if key == "tags":
+        return [sorted(tag.name for tag in ticket.tags.all()), value]
+    old = getattr(ticket, key)
+    return [str(old) if old is not None else None, str(value)]
+
+
+def _tickets(ids: Sequence[int] | QuerySet, *, lock: bool) -> list[Ticket]:
+    inbound = Message.objects.filter(ticket=OuterRef("pk"), kind=Message.Kind.INBOUND).order_by(
+        "-created_at", "-id"
+    )
+    tickets = (
+        Ticket.objects.filter(pk__in=ids)
+        .select_related("customer__organisation", "mailbox", "team", "assignee")
+        .prefetch_related("tags")
+        .defer("search_document")
+        .annotate(
+            last_inbound_text=Subquery(inbound.values("body_text")[:1]),
+            last_inbound_at=Subquery(inbound.values("created_at")[:1]),
+        )
+        .order_by("pk")
+    )
+    if lock:
+        # of=("self",): PostgreSQL cannot lock the nullable side of the outer joins.
+        tickets = tickets.select_for_update(of=("self",))
+    return list(tickets)
+
+
+def _plan_batch(
+    tickets: list[Ticket], rules: list[routing.CompiledRule], *, event: str
+) -> list[RoutingOutcome]:
+    badges = badges_for_customers([ticket.customer_id for ticket in tickets])
+    hours = business_hours()
+    now = timezone.now()
+    chosen_by_person = _teams_chosen_by_people(tickets)
+    decided = []
+    for ticket in tickets:
+        context = routing.make_context(
+            ticket=ticket,
+            body=ticket.last_inbound_text or "",
+            tags=[tag.name for tag in ticket.tags.all()],
+            segments=[(b.group_slug, b.slug) for b in badges.get(ticket.customer_id, [])],
+            at=_event_time(ticket, event, now),
+            hours=hours,
+        )
+        firings, plan = routing.evaluate(rules, context, event=event)
+        default_team = None
+        if "team" not in plan.values and _team_is_default(ticket, event, chosen_by_person):
+            segment_teams = [b.team_id for b in badges.get(ticket.customer_id, []) if b.team_id]
+            default_team = segment_teams[0] if segment_teams else None
+            default_team = default_team or (ticket.mailbox.team_id if ticket.mailbox else None)
+        decided.append((ticket, firings, plan, default_team))
+    teams = _teams_for(decided)
+    return [
+        RoutingOutcome(
+            ticket=ticket,
+            firings=firings,
+            changes=_changes(ticket, plan, teams.get(default_team), teams),
+        )
+        for ticket, firings, plan, default_team in decided
+    ]
+
+
+def _event_time(ticket: Ticket, event: str, now: datetime) -> datetime:
+    if event == Event.TICKET_CREATED:
+        return ticket.created_at
+    if event == Event.CUSTOMER_REPLIED:
+        return ticket.last_inbound_at or now
+    return now
+
+
+def _teams_chosen_by_people(tickets: list[Ticket]) -> set[int]:
+    changed = AuditLog.objects.filter(
+        target_type=Ticket._meta.model_name,
+        target_id__in=[ticket.pk for ticket in tickets],
+        actor__isnull=False,
+        changes__has_key="team",
+    )
+    return set(changed.values_list("target_id", flat=True))
+
+
+def _team_is_default(ticket: Ticket, event: str, chosen_by_person: set[int]) -> bool:
+    """Defaults (segment team, else mailbox team) never replace a team a person chose; on a
+    segment change they also leave a ticket an agent already holds."""
+    if ticket.pk in chosen_by_person:
+        return False
+    if event == Event.TICKET_CREATED:
+        mailbox_team = ticket.mailbox.team_id if ticket.mailbox else None
+        return ticket.team_id in (None, mailbox_team)
+    return event == Event.SEGMENT_CHANGED and ticket.assignee_id is None
+
+
+def _teams_for(decided: list) -> dict:
+    """Every team the plans name (by slug) or default to (by id), in one query."""
+    slugs = {plan.values["team"] for _, _, plan, _ in decided if "team" in plan.values}
+    slugs |= {plan.values["agent"][1] for _, _, plan, _ in decided if "agent" in plan.values}
+    ids = {team_id for *_, team_id in decided if team_id}
+    if not slugs and not ids:
+        return {}
+    teams = Team.objects.filter(Q(slug__in=slugs) | Q(pk__in=ids))
+    return {key: team for team in teams for key in (team.slug, team.pk)}
+
+
+def _changes(ticket: Ticket, plan: routing.Plan, default_team: Team | None, teams: dict) -> dict:
+    changes = {}
+    team = teams.get(plan.values["team"]) if "team" in plan.values else default_team
+    if team is not None and team.pk != ticket.team_id:
+        changes["team"] = team
+    if "agent" in plan.values:
+        strategy, slug = plan.values["agent"]
+        if slug in teams:
+            changes["agent"] = (strategy, teams[slug])
+    if plan.values.get("priority", ticket.priority) != ticket.priority:
+        changes["priority"] = plan.values["priority"]
+    if plan.tags != plan.current_tags:
+        changes["tags"] = sorted(plan.tags)
+    return changes
+
+
+# -- applying ---------------------------------------------------------------------------------
+
+
+def apply_routing(*, ticket: Ticket, event: str, cause: str) -> list[RuleFiring]:
+    """Evaluate the active rules for ``event`` on the ticket and apply what fires.
+
+    ``cause`` is what triggered the event (kept on each firing). A cause that is itself a rule
+    is refused: a change made by a rule never fires rules again.
+    """
+    return route_tickets(ticket_ids=[ticket.pk], event=event, cause=cause)
+
+
+@transaction.atomic
+def route_tickets(*, ticket_ids: Sequence[int], event: str, cause: str) -> list[RuleFiring]:
+    """``apply_routing`` for many tickets with one load of the rules and contexts."""
+    if cause.startswith(RULE_CAUSE_PREFIX):
+        return []
+    tickets = _tickets(ticket_ids, lock=True)
+    outcomes = _plan_batch(tickets, compiled_rules(), event=event)
+    firings = []
+    for outcome in outcomes:
+        shown = outcome.shown_changes()
+        _apply(outcome)
+        firings += [
+            RuleFiring(
+                rule_id=firing.rule.id,
+                rule_name=firing.rule.name,
+                ticket=outcome.ticket,
+                event=event,
+                cause=cause,
+                actions=[{"action": name, "value": value} for name, value in firing.actions],
+                changes=shown,
+            )
+            for firing in outcome.firings
+        ]
+    RuleFiring.objects.bulk_create(firings)
+    AuditLog.objects.bulk_create(
+        AuditLog(
+            target_type=Ticket._meta.model_name,
+            target_id=firing.ticket_id,
+            action="rule_fired",
+            changes={"rule": firing.rule_name, "event": event},
+            cause=f"{RULE_CAUSE_PREFIX}{firing.rule_name}",
+        )
+        for firing in firings
+    )
+    return firings
+
+
+def _apply(outcome: RoutingOutcome) -> None:
+    changes = dict(outcome.changes)
+    if not changes:
+        return
+    names = [firing.rule.name for firing in outcome.firings]
+    cause = f"{RULE_CAUSE_PREFIX}{', '.join(names)}" if names else "default team"
+    if "agent" in changes:
+        strategy, team = changes.pop("agent")
+        changes.setdefault("team", team)
+        agent = _pick_agent(team=team, strategy=strategy)
+        if agent is not None:
+            changes["assignee"] = agent
+    update_ticket(ticket=outcome.ticket, actor=None, cause=cause, **changes)
+
+
+def _pick_agent(*, team: Team, strategy: str) -> User | None:
+    """The next agent of the team who is not away, or None when nobody is available."""
+    available = team.members.filter(is_active=True, away=False).order_by("pk")
+    if strategy == routing.FEWEST_OPEN:
+        open_tickets = Count(
+            "assigned_tickets", filter=Q(assigned_tickets__status__in=Ticket.ACTIVE_STATUSES)
+        )
+        return available.annotate(open_count=open_tickets).order_by("open_count", "pk").first()
+    cursor = _locked_cursor(team)
+    after = cursor.last_agent_id or 0
+    agent = available.filter(pk__gt=after).first() or available.first()
+    if agent is not None:
+        cursor.last_agent = agent
+        cursor.save(update_fields=["last_agent"])
+    return agent
+
+
+def _locked_cursor(team: Team) -> RoundRobinCursor:
+    """The team's cursor row, locked so concurrent assignments take turns."""
+    try:
+        with transaction.atomic():
+            RoundRobinCursor.objects.get_or_create(team=team)
+    except IntegrityError:  # another transaction created it first
+        pass
+    return RoundRobinCursor.objects.select_for_update().get(team=team)
+
+
+def route_reply(*, message_id: int) -> list[RuleFiring]:
+    """Routing for the customer-replied event of one inbound message; runs once per message."""
+    message = Message.objects.filter(pk=message_id, kind=Message.Kind.INBOUND).first()
+    if message is None:
+        return []
+    cause = f"customer replied (message {message_id})"
+    if RuleFiring.objects.filter(ticket_id=message.ticket_id, cause=cause).exists():
+        return []
+    return route_tickets(ticket_ids=[message.ticket_id], event=Event.CUSTOMER_REPLIED, cause=cause)
+
+
+# -- dry run ----------------------------------------------------------------------------------
+
+
+def dry_run(
+    *,
+    rules: Iterable[RoutingRule] | None = None,
+    event: str = Event.TICKET_CREATED,
+    limit: int = DRY_RUN_TICKETS,
+) -> list[RoutingOutcome]:
+    """What the rules (default: the active ones) would do to the last ``limit`` tickets, by
+    the same evaluation the real routing uses; nothing is written."""
+    latest = Ticket.objects.order_by("-created_at", "-id").values_list("pk", flat=True)[:limit]
+    tickets = sorted(_tickets(list(latest), lock=False), key=lambda t: (t.created_at, t.pk))
+    return _plan_batch(tickets[::-1], compiled_rules(rules), event=event)
