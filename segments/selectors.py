@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from segments import rules
 from segments.features import load_feature_frame
-from segments.models import Membership, Segment, SegmentRun, Segmentation
+from segments.models import Membership, Segment, Segmentation, SegmentRun
 from tickets.extensions import Badge, CustomerFilter, Panel
 
 PREVIEW_FRAME_SECONDS = 600
