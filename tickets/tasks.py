@@ -62,6 +62,13 @@ def poll_mailbox(mailbox_id: int) -> dict:
 
 
 @shared_task
+def flag_sla_breaches() -> dict:
+    """Periodic: flag missed SLA targets and tell the team leads (each breach once)."""
+    flagged = services.flag_sla_breaches()
+    return {kind: len(ids) for kind, ids in flagged.items()}
+
+
+@shared_task
 def sweep_unfinished_work() -> dict:
     """Re-enqueue work whose job was lost (for example while the broker was down)."""
     cutoff = timezone.now() - timezone.timedelta(seconds=SWEEP_AFTER_SECONDS)

@@ -50,6 +50,7 @@ class Cron:
 SCHEDULES: dict[str, tuple[str, Every | Cron]] = {
     "sweep unfinished work": ("tickets.tasks.sweep_unfinished_work", Every(minutes=1)),
     "poll mailboxes": ("tickets.tasks.poll_mailboxes", Every(minutes=1)),
+    "flag SLA breaches": ("tickets.tasks.flag_sla_breaches", Every(minutes=1)),
     "segment customers nightly": (
         "segments.tasks.start_scheduled_segment_runs",
         Cron(minute="30", hour="2"),
