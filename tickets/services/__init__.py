@@ -3,6 +3,7 @@
 Modules group the actions by subject; import them from here.
 """
 
+from tickets.services.canned import send_canned_reply
 from tickets.services.contact import submit_contact_form
 from tickets.services.customers import (
     create_customer,
@@ -32,6 +33,7 @@ from tickets.services.imports import (
 from tickets.services.privacy import erase_customer, export_customer_data
 from tickets.services.rules import apply_routing, route_reply
 from tickets.services.saved_views import delete_view, save_view
+from tickets.services.sla import apply_sla_policy, flag_sla_breaches
 from tickets.services.tickets import (
     add_internal_note,
     bulk_update_tickets,
@@ -48,6 +50,7 @@ __all__ = [
     "IngestOutcome",
     "IngestResult",
     "add_internal_note",
+    "apply_sla_policy",
     "apply_routing",
     "bulk_update_tickets",
     "close_ticket",
@@ -60,6 +63,7 @@ __all__ = [
     "deliver_message",
     "erase_customer",
     "export_customer_data",
+    "flag_sla_breaches",
     "find_or_create_customer",
     "import_csv",
     "ingest_email",
@@ -74,6 +78,7 @@ __all__ = [
     "route_ticket",
     "run_import_job",
     "save_view",
+    "send_canned_reply",
     "start_import_job",
     "submit_contact_form",
     "update_customer",
