@@ -8,10 +8,10 @@ valid names, and apply the plan this module returns (tickets/services/rules.py).
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, time
-from zoneinfo import ZoneInfo
+from datetime import datetime
 
 from tickets.models import RoutingRule, Ticket
+from tickets.sla import OpeningHours
 
 Event = RoutingRule.Event
 
@@ -152,6 +152,12 @@ def _remove_tags(draft: Plan, value) -> None:
     draft.values["tags"] = draft.tags - frozenset(value)
 
 
+def _send_reply(draft: Plan, value) -> None:
+    replies = draft.values.setdefault("canned_replies", [])
+    if value not in replies:
+        replies.append(value)
+
+
 def _stop(draft: Plan, value) -> None:
     draft.stopped = True
 
@@ -172,6 +178,8 @@ ACTIONS: dict[str, ActionSpec] = {
     "set_priority": ActionSpec("Set priority", "priority", _set("priority")),
     "add_tags": ActionSpec("Add tags", "tags", _add_tags),
     "remove_tags": ActionSpec("Remove tags", "tags", _remove_tags),
+    "set_sla_policy": ActionSpec("Set SLA policy", "sla_policies", _set("sla_policy")),
+    "send_canned_reply": ActionSpec("Send canned reply", "canned_replies", _send_reply),
     "stop_processing": ActionSpec("Stop processing further rules", "none", _stop),
 }
 
@@ -533,18 +541,9 @@ _SET_TESTS = {
 # -- the context ------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class BusinessHours:
-    """Opening hours on some weekdays (Monday is 0) in one time zone."""
-
-    timezone: str = "UTC"
-    weekdays: frozenset[int] = frozenset(range(5))
-    opens: time = time(9)
-    closes: time = time(17)
-
-    def contains(self, moment: datetime) -> bool:
-        local = moment.astimezone(ZoneInfo(self.timezone))
-        return local.weekday() in self.weekdays and self.opens <= local.time() < self.closes
+def is_open(hours: OpeningHours, moment: datetime) -> bool:
+    window = hours.window_on(moment.astimezone(hours.timezone).date())
+    return window is not None and window[0] <= moment < window[1]
 
 
 def make_context(
@@ -554,7 +553,7 @@ def make_context(
     tags: Iterable[str],
     segments: Iterable[tuple[str, str]],
     at: datetime,
-    hours: BusinessHours,
+    hours: OpeningHours,
 ) -> dict:
     """Every value a condition can look at, from a ticket loaded with its customer,
     organisation and mailbox; ``segments`` are (segmentation slug, segment slug) pairs."""
@@ -571,7 +570,7 @@ def make_context(
         "segment": frozenset(
             _fold(name) for group, slug in segments for name in (f"{group}/{slug}", slug)
         ),
-        "business_hours": "inside" if hours.contains(at) else "outside",
+        "business_hours": "inside" if is_open(hours, at) else "outside",
         "organisation.name": organisation.name if organisation else None,
         "organisation.industry": organisation.industry if organisation else None,
         "organisation.size": organisation.size if organisation else None,

@@ -8,6 +8,7 @@ writes those changes; the dry run only shows them.
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, time
+from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -20,15 +21,21 @@ from helpdesk.models import AuditLog, User
 from tickets import routing
 from tickets.extensions import badges_for_customers, customer_filters
 from tickets.models import (
+    BusinessCalendar,
+    CannedReply,
     Mailbox,
     Message,
     RoundRobinCursor,
     RoutingRule,
     RuleFiring,
+    SLAPolicy,
     Team,
     Ticket,
 )
+from tickets.services.canned import send_canned_reply
+from tickets.services.sla import apply_default_sla_policy, apply_sla_policy, opening_hours
 from tickets.services.tickets import update_ticket
+from tickets.sla import OpeningHours
 
 Event = RoutingRule.Event
 RULE_CAUSE_PREFIX = "rule: "
@@ -46,7 +53,16 @@ def rule_catalog() -> routing.Catalog:
         teams=frozenset(Team.objects.values_list("slug", flat=True)),
         mailboxes=frozenset(Mailbox.objects.values_list("slug", flat=True)),
         segments=frozenset(value for f in segment_filters for value, _ in f.choices()),
+        extra={
+            "sla_policies": _ids(SLAPolicy.objects.all()),
+            # A rule sends only shared replies: a personal one belongs to its owner.
+            "canned_replies": _ids(CannedReply.objects.filter(owner__isnull=True)),
+        },
     )
+
+
+def _ids(queryset: QuerySet) -> frozenset[str]:
+    return frozenset(str(pk) for pk in queryset.values_list("pk", flat=True))
 
 
 def clean_rule(
@@ -172,15 +188,17 @@ def _audited(data: dict) -> dict:
 # -- evaluating -------------------------------------------------------------------------------
 
 
-def business_hours() -> routing.BusinessHours:
-    """Settings ``ROUTING_BUSINESS_HOURS`` (timezone, weekdays, opens, closes), else
-    Monday to Friday 09:00-17:00 in the site's time zone."""
-    configured = getattr(settings, "ROUTING_BUSINESS_HOURS", {})
-    return routing.BusinessHours(
-        timezone=configured.get("timezone", settings.TIME_ZONE),
-        weekdays=frozenset(configured.get("weekdays", range(5))),
-        opens=time.fromisoformat(configured.get("opens", "09:00")),
-        closes=time.fromisoformat(configured.get("closes", "17:00")),
+def business_hours() -> OpeningHours:
+    """The default SLA policy's calendar, else Monday to Friday 09:00-17:00 in the site's
+    time zone."""
+    policy = SLAPolicy.objects.filter(is_default=True, calendar__isnull=False)
+    calendar = policy.values_list("calendar", flat=True).first()
+    hours = opening_hours(BusinessCalendar.objects.get(pk=calendar)) if calendar else None
+    return hours or OpeningHours(
+        timezone=ZoneInfo(settings.TIME_ZONE),
+        weekdays=frozenset(range(1, 6)),
+        opens_at=time(9),
+        closes_at=time(17),
     )
 
 
@@ -205,6 +223,8 @@ class RoutingOutcome:
 
 
 def _shown(ticket: Ticket, key: str, value) -> list:
+    if key == "canned_replies":
+        return [None, [reply.title for reply in value]]
     if key == "agent":
         strategy, team = value
         how = "round-robin" if strategy == routing.ROUND_ROBIN else "fewest open tickets"
@@ -221,7 +241,7 @@ def _tickets(ids: Sequence[int] | QuerySet, *, lock: bool) -> list[Ticket]:
     )
     tickets = (
         Ticket.objects.filter(pk__in=ids)
-        .select_related("customer__organisation", "mailbox", "team", "assignee")
+        .select_related("customer__organisation", "mailbox", "team", "assignee", "sla_policy")
         .prefetch_related("tags")
         .defer("search_document")
         .annotate(
@@ -260,12 +280,12 @@ def _plan_batch(
             default_team = segment_teams[0] if segment_teams else None
             default_team = default_team or (ticket.mailbox.team_id if ticket.mailbox else None)
         decided.append((ticket, firings, plan, default_team))
-    teams = _teams_for(decided)
+    found = _objects_for(decided)
     return [
         RoutingOutcome(
             ticket=ticket,
             firings=firings,
-            changes=_changes(ticket, plan, teams.get(default_team), teams),
+            changes=_changes(ticket, plan, found.get(default_team), found),
         )
         for ticket, firings, plan, default_team in decided
     ]
@@ -300,30 +320,45 @@ def _team_is_default(ticket: Ticket, event: str, chosen_by_person: set[int]) -> 
     return event == Event.SEGMENT_CHANGED and ticket.assignee_id is None
 
 
-def _teams_for(decided: list) -> dict:
-    """Every team the plans name (by slug) or default to (by id), in one query."""
-    slugs = {plan.values["team"] for _, _, plan, _ in decided if "team" in plan.values}
-    slugs |= {plan.values["agent"][1] for _, _, plan, _ in decided if "agent" in plan.values}
+def _objects_for(decided: list) -> dict:
+    """Every team, SLA policy and canned reply the plans name or default to: key -> object,
+    in at most one query each. Teams are keyed by slug and by id."""
+    plans = [plan.values for _, _, plan, _ in decided]
+    slugs = {values["team"] for values in plans if "team" in values}
+    slugs |= {values["agent"][1] for values in plans if "agent" in values}
     ids = {team_id for *_, team_id in decided if team_id}
-    if not slugs and not ids:
-        return {}
-    teams = Team.objects.filter(Q(slug__in=slugs) | Q(pk__in=ids))
-    return {key: team for team in teams for key in (team.slug, team.pk)}
+    found: dict = {}
+    if slugs or ids:
+        teams = Team.objects.filter(Q(slug__in=slugs) | Q(pk__in=ids))
+        found.update({key: team for team in teams for key in (team.slug, team.pk)})
+    policies = {values["sla_policy"] for values in plans if "sla_policy" in values}
+    if policies:
+        found.update({("sla", str(p.pk)): p for p in SLAPolicy.objects.filter(pk__in=policies)})
+    replies = {pk for values in plans for pk in values.get("canned_replies", ())}
+    if replies:
+        found.update({("reply", str(r.pk)): r for r in CannedReply.objects.filter(pk__in=replies)})
+    return found
 
 
-def _changes(ticket: Ticket, plan: routing.Plan, default_team: Team | None, teams: dict) -> dict:
+def _changes(ticket: Ticket, plan: routing.Plan, default_team: Team | None, found: dict) -> dict:
     changes = {}
-    team = teams.get(plan.values["team"]) if "team" in plan.values else default_team
+    team = found.get(plan.values["team"]) if "team" in plan.values else default_team
     if team is not None and team.pk != ticket.team_id:
         changes["team"] = team
     if "agent" in plan.values:
         strategy, slug = plan.values["agent"]
-        if slug in teams:
-            changes["agent"] = (strategy, teams[slug])
+        if slug in found:
+            changes["agent"] = (strategy, found[slug])
     if plan.values.get("priority", ticket.priority) != ticket.priority:
         changes["priority"] = plan.values["priority"]
     if plan.tags != plan.current_tags:
         changes["tags"] = sorted(plan.tags)
+    policy = found.get(("sla", plan.values.get("sla_policy")))
+    if policy is not None and policy.pk != ticket.sla_policy_id:
+        changes["sla_policy"] = policy
+    replies = [found.get(("reply", pk)) for pk in plan.values.get("canned_replies", ())]
+    if any(replies):
+        changes["canned_replies"] = [reply for reply in replies if reply is not None]
     return changes
 
 
@@ -349,7 +384,7 @@ def route_tickets(*, ticket_ids: Sequence[int], event: str, cause: str) -> list[
     firings = []
     for outcome in outcomes:
         shown = outcome.shown_changes()
-        _apply(outcome)
+        _apply(outcome, event=event)
         firings += [
             RuleFiring(
                 rule_id=firing.rule.id,
@@ -376,19 +411,27 @@ def route_tickets(*, ticket_ids: Sequence[int], event: str, cause: str) -> list[
     return firings
 
 
-def _apply(outcome: RoutingOutcome) -> None:
+def _apply(outcome: RoutingOutcome, *, event: str) -> None:
     changes = dict(outcome.changes)
-    if not changes:
-        return
     names = [firing.rule.name for firing in outcome.firings]
-    cause = f"{RULE_CAUSE_PREFIX}{', '.join(names)}" if names else "default team"
+    cause = f"{RULE_CAUSE_PREFIX}{', '.join(names)}" if names else "default routing"
+    ticket = outcome.ticket
+    policy = changes.pop("sla_policy", None)
+    replies = changes.pop("canned_replies", [])
     if "agent" in changes:
         strategy, team = changes.pop("agent")
         changes.setdefault("team", team)
         agent = _pick_agent(team=team, strategy=strategy)
         if agent is not None:
             changes["assignee"] = agent
-    update_ticket(ticket=outcome.ticket, actor=None, cause=cause, **changes)
+    if changes:
+        update_ticket(ticket=ticket, actor=None, cause=cause, **changes)
+    if policy is not None:
+        apply_sla_policy(ticket=ticket, policy=policy, cause=cause)
+    elif event == Event.TICKET_CREATED:
+        apply_default_sla_policy(ticket=ticket, cause="default SLA policy")
+    for reply in replies:
+        send_canned_reply(ticket=ticket, canned_reply=reply, cause=cause)
 
 
 def _pick_agent(*, team: Team, strategy: str) -> User | None:
