@@ -84,6 +84,9 @@ class Customer(models.Model):
     external_id = models.CharField(max_length=100, null=True, blank=True, unique=True)
     custom_fields = models.JSONField(default=dict, blank=True)
     tags = models.ManyToManyField(Tag, related_name="customers", blank=True)
+    # Outreach emails go only to customers who agreed and have not unsubscribed since.
+    marketing_consent = models.BooleanField(default=False)
+    unsubscribed_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -34,6 +34,8 @@ PROFILE_FIELDS = (
     "signup_date",
     "external_id",
     "custom_fields",
+    "marketing_consent",
+    "unsubscribed_at",
     "created_at",
     "updated_at",
 )
