@@ -86,7 +86,8 @@ def _satisfied() -> Q:
     )
 
 
-def _csat_aggregates() -> dict:
+def csat_aggregates() -> dict:
+    """Responses, satisfied responses and the mean on a 1-5 scale, for aggregate or annotate."""
     return {
         "responses": Count("pk"),
         "satisfied": Count("pk", filter=_satisfied()),
@@ -117,7 +118,7 @@ def _row(key, label: str, values: dict) -> CsatRow:
 
 
 def csat_summary(csat_responses: QuerySet[SurveyResponse]) -> CsatRow:
-    return _row(None, "All", csat_responses.aggregate(**_csat_aggregates()))
+    return _row(None, "All", csat_responses.aggregate(**csat_aggregates()))
 
 
 def nps_score(nps_responses: QuerySet[SurveyResponse]) -> float | None:
@@ -153,9 +154,9 @@ def csat_by_agent_and_team(*, start: date, end: date) -> CsatOverview:
         "invitation__agent__username",
         "invitation__agent__first_name",
         "invitation__agent__last_name",
-    ).annotate(**_csat_aggregates())
+    ).annotate(**csat_aggregates())
     teams = answered.values("invitation__team_id", "invitation__team__name").annotate(
-        **_csat_aggregates()
+        **csat_aggregates()
     )
     agent_rows = [
         _row(values["invitation__agent_id"], _agent_label(values), values) for values in agents
