@@ -12,3 +12,6 @@ MEDIA_ROOT = env.path("MEDIA_ROOT", default="/tmp/helpdesk-test-media")
 STORAGES["staticfiles"] = {  # noqa: F405
     "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
 }
+# No collectstatic in tests: whitenoise looks the files up at request time instead of warning
+# about a missing STATIC_ROOT on every request.
+WHITENOISE_AUTOREFRESH = True

@@ -19,6 +19,7 @@ CONFIG_VARIABLES = (
     "REDIS_URL",
     "CELERY_TASK_ALWAYS_EAGER",
     "EMAIL_URL",
+    "DJANGO_ALLOW_ASYNC_UNSAFE",  # set for the browser tests in the same process
 )
 PRINT_SETTINGS = """
 import json, django
