@@ -11,6 +11,8 @@ from tickets.models import Customer, Tag, Team, Ticket
 from tickets.selectors import (
     ASSIGNEE_MINE,
     ASSIGNEE_UNASSIGNED,
+    SLA_BREACHED,
+    SLA_DUE_SOON,
     STATUS_ACTIVE,
     STATUS_ANY,
     InboxChoices,
@@ -98,9 +100,19 @@ class InboxFilterForm(_ListFilterForm):
     priority = forms.ChoiceField(
         required=False, choices=_blank("Any priority", Ticket.Priority.choices)
     )
+    sla = forms.ChoiceField(
+        required=False,
+        label="SLA",
+        choices=[("", "Any SLA"), (SLA_BREACHED, "SLA breached"), (SLA_DUE_SOON, "Due within 1 h")],
+    )
     sort = forms.ChoiceField(
         required=False,
-        choices=[("updated", "Last updated"), ("created", "Newest"), ("priority", "Priority")],
+        choices=[
+            ("updated", "Last updated"),
+            ("created", "Newest"),
+            ("priority", "Priority"),
+            ("due", "SLA due first"),
+        ],
     )
     customer = forms.IntegerField(required=False, min_value=1, widget=forms.HiddenInput)
     page = forms.IntegerField(required=False, min_value=1, max_value=100_000)

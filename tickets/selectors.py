@@ -6,12 +6,14 @@ exists, so a page costs the same at a thousand or a million matching rows.
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 from django.contrib.postgres.search import SearchQuery, SearchVector
 from django.db import connection
 from django.db.models import (
     Case,
     Count,
+    F,
     IntegerField,
     OuterRef,
     Prefetch,
@@ -23,6 +25,7 @@ from django.db.models import (
     When,
 )
 from django.db.models.functions import Substr
+from django.utils import timezone
 
 from helpdesk.audit import history_of
 from helpdesk.models import User
@@ -36,6 +39,7 @@ from tickets.extensions import (
     ticket_panels,
 )
 from tickets.models import (
+    SLA_NEXT_DUE,
     Customer,
     Message,
     Organisation,
@@ -55,6 +59,9 @@ ASSIGNEE_MINE = "mine"
 ASSIGNEE_UNASSIGNED = "unassigned"
 STATUS_ACTIVE = "active"
 STATUS_ANY = "any"
+SLA_BREACHED = "breached"
+SLA_DUE_SOON = "due_soon"
+SLA_DUE_SOON_WITHIN = timedelta(hours=1)
 
 PRIORITY_RANK = Case(
     When(priority=Ticket.Priority.URGENT, then=Value(0)),
@@ -67,6 +74,8 @@ SORTS = {
     "updated": ("-updated_at", "-id"),
     "created": ("-created_at", "-id"),
     "priority": ("priority_rank", "-updated_at", "-id"),
+    # Served by the ticket_sla_next_due index; tickets without a target come last.
+    "due": (F("sla_next_due").asc(nulls_last=True), "id"),
 }
 
 
@@ -142,7 +151,7 @@ def _apply_customer_filters(queryset: QuerySet, values: Mapping[str, str], field
 
 def filtered_tickets(*, user: User, filters: Mapping) -> QuerySet:
     """Tickets matching the inbox filters (cleaned form data; missing keys mean no filter)."""
-    tickets = Ticket.objects.all()
+    tickets = Ticket.objects.alias(sla_next_due=SLA_NEXT_DUE)
     status = filters.get("status") or STATUS_ACTIVE
     if status == STATUS_ACTIVE:
         tickets = tickets.filter(status__in=Ticket.ACTIVE_STATUSES)
@@ -164,9 +173,20 @@ def filtered_tickets(*, user: User, filters: Mapping) -> QuerySet:
     ):
         if filters.get(name):
             tickets = tickets.filter(**{lookup: filters[name]})
+    if filters.get("sla"):
+        tickets = tickets.filter(_sla_condition(filters["sla"]))
     if filters.get("q"):
         tickets = search_tickets(tickets, filters["q"])
     return _apply_customer_filters(tickets, filters, "customer_id")
+
+
+def _sla_condition(name: str) -> Q:
+    now = timezone.now()
+    if name == SLA_BREACHED:
+        missed = Q(first_response_breached_at__isnull=False)
+        missed |= Q(resolution_breached_at__isnull=False)
+        return missed | Q(sla_next_due__lt=now)
+    return Q(sla_next_due__gte=now, sla_next_due__lt=now + SLA_DUE_SOON_WITHIN)
 
 
 def _last_public_message_preview() -> Substr:
