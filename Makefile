@@ -8,7 +8,7 @@ BIN := $(VENV)/bin
 MANAGE := $(BIN)/python manage.py
 INSTALLED := $(VENV)/.installed-requirements.txt
 ADDRESS ?= 127.0.0.1:8000
-PYTEST_ARGS ?=
+PYTEST_ARGS ?= -n 2
 HAS_USERS := from helpdesk.models import User; print(User.objects.exists())
 PRINT_LOGINS := from tickets.demo import DEMO_PASSWORD as pw; \
 	print(f"Demo data already seeded. Log in as admin, lead or agent (default password {pw}).")
