@@ -4,7 +4,9 @@ import pytest
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
-from tickets.models import Ticket
+from tests.factories import TeamFactory
+from tickets.models import RoutingRule, Ticket
+from tickets.services import rules
 
 
 @pytest.fixture
@@ -15,21 +17,38 @@ def token_client(agent):
 
 
 def test_ticket_created_via_the_api_is_routed_by_the_worker(
-    live_celery, postgres, token_client, wait_until
+    live_celery, postgres, token_client, lead, wait_until
 ):
+    # given: a lead's rule sends invoice questions to Billing
+    billing = TeamFactory(name="Billing", slug="billing")
+    rules.create_rule(
+        actor=lead,
+        name="Invoices to Billing",
+        match="all",
+        events=[RoutingRule.Event.TICKET_CREATED],
+        always_run=False,
+        conditions=[{"field": "subject", "operator": "contains", "value": "invoice"}],
+        actions=[{"action": "assign_team", "value": "billing"}],
+    )
+
     # when
     response = token_client.post(
         "/api/tickets/",
-        {"customer_email": "ann@example.com", "subject": "Invoice twice", "body_text": "Twice!"},
+        {
+            "customer_email": "ann@example.com",
+            "subject": "Invoice charged twice",
+            "body_text": "Twice!",
+        },
         format="json",
     )
 
-    # then: the request only enqueued the routing; the worker process ran it
+    # then: the request only enqueued the routing; the worker process ran the rule
     assert response.status_code == 201, response.content
     ticket_id = response.json()["id"]
-    wait_until(
-        lambda: Ticket.objects.filter(pk=ticket_id, routed_at__isnull=False).exists(),
+    routed = wait_until(
+        lambda: Ticket.objects.filter(pk=ticket_id, routed_at__isnull=False).first(),
         what="the worker to route the ticket",
     )
+    assert routed.team == billing
+    assert routed.rule_firings.get().rule_name == "Invoices to Billing"
     assert "route_ticket_task[" in live_celery.log()
-    assert "succeeded" in live_celery.log()
