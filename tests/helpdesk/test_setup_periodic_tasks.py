@@ -1,6 +1,7 @@
 from django.core.management import call_command
 from django_celery_beat.models import CrontabSchedule, IntervalSchedule, PeriodicTask
 
+from helpdesk.celery import app as celery_app
 from helpdesk.management.commands.setup_periodic_tasks import (
     SCHEDULES,
     Cron,
@@ -56,3 +57,11 @@ def test_a_schedule_removed_from_the_list_is_deleted_but_hand_made_ones_stay(db)
     # then
     names = set(PeriodicTask.objects.values_list("name", flat=True))
     assert names == {"new", hand_made.name}
+
+
+def test_every_declared_schedule_names_a_registered_celery_task():
+    celery_app.loader.import_default_modules()
+
+    unknown = {name: task for name, (task, _) in SCHEDULES.items() if task not in celery_app.tasks}
+
+    assert unknown == {}
