@@ -329,9 +329,6 @@ def _write_customers(rows: pd.DataFrame, header: list[str]) -> tuple[int, int]:
             **{name: _text_or(rows, name, "") for name in CUSTOMER_TEXT_COLUMNS},
             "age": rows.get("age", pd.NA),
             "signup_date": rows.get("signup_date", pd.NA),
-            "timezone": "",
-            "created_at": timezone.now(),
-            "updated_at": timezone.now(),
         },
         index=rows.index,
     )
@@ -601,6 +598,7 @@ def _copy_upsert(
 ) -> int:
     """COPY the rows into a temporary table, then one INSERT ... ON CONFLICT; returns how
     many rows were inserted (``xmax = 0`` marks a row this statement inserted)."""
+    frame = _with_defaults(model, frame)
     table = _quoted(model._meta.db_table)
     stage = _quoted(f"import_stage_{model._meta.db_table}")
     columns = ", ".join(_quoted(name) for name in frame.columns)
@@ -631,6 +629,20 @@ def _copy_upsert(
             "SELECT count(*) FILTER (WHERE new) FROM written"
         )
         return cursor.fetchone()[0]
+
+
+def _with_defaults(model: type[models.Model], frame: pd.DataFrame) -> pd.DataFrame:
+    """Add the model's other columns with their Python-side defaults, which a COPY cannot
+    apply: without them a new NOT NULL field would break inserts."""
+    now = timezone.now()
+    defaults = {
+        f.column: now
+        if getattr(f, "auto_now", False) or getattr(f, "auto_now_add", False)
+        else f.get_default()
+        for f in model._meta.concrete_fields
+        if not f.primary_key and f.column not in frame.columns
+    }
+    return frame.assign(**{name: [value] * len(frame) for name, value in defaults.items()})
 
 
 def _as_copy_text(model: type[models.Model], frame: pd.DataFrame) -> pd.DataFrame:
