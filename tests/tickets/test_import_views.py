@@ -140,6 +140,7 @@ def test_a_finished_job_stops_polling_and_lists_its_problems(lead_client):
 
     html = response.content.decode()
     assert "hx-trigger" not in html
+    assert 'data-testid="import-bar"' not in html
     assert "line 3: email: not a valid email address" in html
     assert "Nothing was imported" in html
 
