@@ -1,6 +1,17 @@
 from django.urls import path
 
-from tickets.views import contact, customers, email, imports, inbox, organisations, ticket
+from tickets.views import (
+    canned,
+    contact,
+    customers,
+    email,
+    imports,
+    inbox,
+    kb,
+    organisations,
+    sla,
+    ticket,
+)
 from tickets.views import privacy as privacy_views
 
 app_name = "tickets"
@@ -28,6 +39,36 @@ urlpatterns: list = [
     path("tickets/<int:ticket_id>/note/", ticket.add_note, name="note"),
     path("tickets/<int:ticket_id>/viewers/", ticket.viewers, name="viewers"),
     path("tickets/<int:ticket_id>/viewers/leave/", ticket.stop_viewing, name="stop_viewing"),
+    path(
+        "tickets/<int:ticket_id>/suggestions/",
+        canned.reply_suggestions,
+        name="reply_suggestions",
+    ),
+    path(
+        "tickets/<int:ticket_id>/insert/reply/<int:reply_id>/",
+        canned.insert_canned_reply,
+        name="insert_canned_reply",
+    ),
+    path(
+        "tickets/<int:ticket_id>/insert/article/<int:article_id>/",
+        canned.insert_article_link,
+        name="insert_article_link",
+    ),
+    path("sla/", sla.sla_overview, name="sla"),
+    path("sla/policies/new/", sla.policy_edit, name="sla_policy_new"),
+    path("sla/policies/<int:policy_id>/", sla.policy_edit, name="sla_policy_edit"),
+    path("sla/calendars/new/", sla.calendar_edit, name="sla_calendar_new"),
+    path("sla/calendars/<int:calendar_id>/", sla.calendar_edit, name="sla_calendar_edit"),
+    path("canned-replies/", canned.canned_list, name="canned_replies"),
+    path("canned-replies/new/", canned.canned_edit, name="canned_new"),
+    path("canned-replies/<int:reply_id>/", canned.canned_edit, name="canned_edit"),
+    path("canned-replies/<int:reply_id>/delete/", canned.canned_delete, name="canned_delete"),
+    path("kb/", kb.article_list, name="articles"),
+    path("kb/new/", kb.article_edit, name="article_new"),
+    path("kb/<int:article_id>/", kb.article_edit, name="article_edit"),
+    path("kb/<int:article_id>/delete/", kb.article_delete, name="article_delete"),
+    path("help/", kb.help_centre, name="help_centre"),
+    path("help/<slug:slug>/", kb.help_article, name="help_article"),
     path("customers/", customers.customer_list, name="customers"),
     path("customers/<int:customer_id>/", customers.customer_detail, name="customer"),
     path("customers/<int:customer_id>/edit/", customers.customer_edit, name="customer_edit"),

@@ -80,7 +80,7 @@ def _braced(name: str) -> str:
     return "{{ " + name + " }}"
 
 
-def _clean_segment_slugs(segment_slugs: Iterable[str]) -> list[str]:
+def clean_segment_slugs(segment_slugs: Iterable[str]) -> list[str]:
     slugs = sorted({slug.strip() for slug in segment_slugs if slug.strip()})
     bad = [slug for slug in slugs if not _SEGMENT_SLUG.fullmatch(slug)]
     if bad:
@@ -112,7 +112,7 @@ def save_canned_reply(
     canned_reply.body = body
     canned_reply.folder = folder.strip()
     canned_reply.owner = owner
-    canned_reply.segment_slugs = _clean_segment_slugs(segment_slugs)
+    canned_reply.segment_slugs = clean_segment_slugs(segment_slugs)
     canned_reply.full_clean()
     canned_reply.save()
     record_change(
@@ -171,6 +171,20 @@ def send_canned_reply(
     return message
 
 
+def segment_relevance(segment_slugs: list[str]) -> Case:
+    """2 for rows scoped to one of the segments, 1 for unscoped rows, 0 for other segments."""
+    # JSON text search: quoting the slug keeps "vip/gold" from matching "vip/gold-plus".
+    matches_segment = Q(pk__in=[])
+    for slug in segment_slugs:
+        matches_segment |= Q(segment_slugs__icontains=f'"{slug}"')
+    return Case(
+        When(matches_segment, then=Value(2)),
+        When(segment_slugs=[], then=Value(1)),
+        default=Value(0),
+        output_field=IntegerField(),
+    )
+
+
 def canned_replies_visible_to(user: User) -> QuerySet:
     return CannedReply.objects.filter(Q(owner__isnull=True) | Q(owner=user))
 
@@ -186,18 +200,8 @@ def suggested_canned_replies(
         replies = replies.filter(
             Q(title__icontains=text) | Q(body__icontains=text) | Q(folder__icontains=text)
         )
-    # JSON text search: quoting the slug keeps "vip/gold" from matching "vip/gold-plus".
-    matches_segment = Q(pk__in=[])
-    for slug in segment_slugs:
-        matches_segment |= Q(segment_slugs__icontains=f'"{slug}"')
-    relevance = Case(
-        When(matches_segment, then=Value(2)),
-        When(segment_slugs=[], then=Value(1)),
-        default=Value(0),
-        output_field=IntegerField(),
-    )
     return list(
-        replies.annotate(relevance=relevance).order_by("-relevance", "-usage_count", "title")[
-            :limit
-        ]
+        replies.annotate(relevance=segment_relevance(segment_slugs)).order_by(
+            "-relevance", "-usage_count", "title"
+        )[:limit]
     )
