@@ -160,8 +160,8 @@ def load_purchases(*, as_of: date, end: datetime) -> pd.DataFrame:
 def load_tickets(*, end: datetime) -> pd.DataFrame:
     sql = (
         f"SELECT customer_id, channel, {_recent_flag('created_at')}, "
-        f"{_hours_between('created_at', 'first_response_at')}, "
-        f"{_hours_between('created_at', 'solved_at')} "
+        f"ROUND({_hours_between('created_at', 'first_response_at')}, 2), "
+        f"ROUND({_hours_between('created_at', 'solved_at')}, 2) "
         f"FROM {Ticket._meta.db_table} WHERE created_at < %s"
     )
     columns = ["customer_id", "channel", "recent", "first_response_hours", "resolution_hours"]
@@ -256,7 +256,7 @@ def purchase_features(
 
 def profile_features(customers: pd.DataFrame) -> pd.DataFrame:
     age = customers["age"].astype("float64")
-    countries = _blank_as_unknown(customers["country"].astype("string").str.upper())
+    countries = _blank_as_unknown(customers["country"], upper=True)
     common = countries[countries != "unknown"].value_counts().index[:TOP_COUNTRIES]
     countries = countries.where(countries.isin(common) | (countries == "unknown"), "other")
     return pd.DataFrame(
@@ -280,10 +280,16 @@ def age_bands(age: pd.Series) -> pd.Series:
     return pd.Series(np.where(age.isna(), "unknown", bands), index=age.index)
 
 
-def _blank_as_unknown(values: pd.Series) -> pd.Series:
-    # A column the database returned empty everywhere arrives as float NaN.
-    text = values.astype("string").fillna("").str.strip()
-    return text.where(text != "", "unknown").astype(object)
+def _blank_as_unknown(values: pd.Series, *, upper: bool = False) -> pd.Series:
+    """Trimmed text, ``"unknown"`` when blank or missing.
+
+    Cleans each distinct value once: profile columns hold a few values over many customers.
+    """
+    codes, distinct = pd.factorize(values, use_na_sentinel=True)
+    cleaned = [str(value).strip() for value in distinct]
+    cleaned = [(text.upper() if upper else text) or "unknown" for text in cleaned]
+    # A missing value has code -1, which picks the trailing "unknown".
+    return pd.Series(np.array([*cleaned, "unknown"], dtype=object)[codes], index=values.index)
 
 
 def ticket_features(
