@@ -583,6 +583,17 @@ def make_context(
     return context
 
 
+def describe_condition(row: Mapping) -> str:
+    spec = field_spec(row.get("field", ""))
+    label = spec.label if spec else row.get("field", "")
+    operator = OPERATORS.get(row.get("operator", ""), row.get("operator", ""))
+    value = row.get("value")
+    if isinstance(value, bool):
+        return f"{label} {'is set' if value else 'is not set'}"
+    shown = ", ".join(map(str, value)) if isinstance(value, list | tuple) else value
+    return f"{label} {operator} {shown}"
+
+
 def describe_action(name: str, value) -> str:
     spec = ACTIONS.get(name)
     label = spec.label if spec else name

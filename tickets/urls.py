@@ -13,6 +13,7 @@ from tickets.views import (
     ticket,
 )
 from tickets.views import privacy as privacy_views
+from tickets.views import rules
 
 app_name = "tickets"
 
@@ -39,11 +40,12 @@ urlpatterns: list = [
     path("tickets/<int:ticket_id>/note/", ticket.add_note, name="note"),
     path("tickets/<int:ticket_id>/viewers/", ticket.viewers, name="viewers"),
     path("tickets/<int:ticket_id>/viewers/leave/", ticket.stop_viewing, name="stop_viewing"),
-    path(
-        "tickets/<int:ticket_id>/suggestions/",
-        canned.reply_suggestions,
-        name="reply_suggestions",
-    ),
+    path("rules/", rules.rule_list, name="rules"),
+    path("rules/new/", rules.rule_create, name="rule_create"),
+    path("rules/dry-run/", rules.rule_dry_run, name="rule_dry_run"),
+    path("rules/<int:rule_id>/", rules.rule_edit, name="rule_edit"),
+    path("rules/<int:rule_id>/move/", rules.rule_move, name="rule_move"),
+    path("rules/<int:rule_id>/toggle/", rules.rule_toggle, name="rule_toggle"),
     path(
         "tickets/<int:ticket_id>/insert/reply/<int:reply_id>/",
         canned.insert_canned_reply,
@@ -53,6 +55,11 @@ urlpatterns: list = [
         "tickets/<int:ticket_id>/insert/article/<int:article_id>/",
         canned.insert_article_link,
         name="insert_article_link",
+    ),
+    path(
+        "tickets/<int:ticket_id>/suggestions/",
+        canned.reply_suggestions,
+        name="reply_suggestions",
     ),
     path("sla/", sla.sla_overview, name="sla"),
     path("sla/policies/new/", sla.policy_edit, name="sla_policy_new"),

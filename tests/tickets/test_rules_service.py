@@ -206,7 +206,7 @@ def test_new_ticket_is_routed_by_rules_and_the_firing_is_recorded(
     assert firing.changes == {"team": [None, "Tier 2"], "priority": ["normal", "high"]}
     log = AuditLog.objects.filter(target_type="ticket", target_id=ticket.pk)
     fired = log.get(action="rule_fired")
-    assert (fired.changes["rule"], fired.cause) == ("VIP to Tier 2", "rule: VIP to Tier 2")
+    assert (fired.changes["rule"], fired.cause) == ("VIP to Tier 2", "ticket created")
     updated = log.get(action="ticket_updated")
     assert updated.cause == "rule: VIP to Tier 2"
     assert updated.changes["team"] == [None, "Tier 2"]

@@ -381,33 +381,33 @@ def route_tickets(*, ticket_ids: Sequence[int], event: str, cause: str) -> list[
         return []
     tickets = _tickets(ticket_ids, lock=True)
     outcomes = _plan_batch(tickets, compiled_rules(), event=event)
-    firings = []
-    for outcome in outcomes:
-        shown = outcome.shown_changes()
-        _apply(outcome, event=event)
-        firings += [
-            RuleFiring(
-                rule_id=firing.rule.id,
-                rule_name=firing.rule.name,
-                ticket=outcome.ticket,
-                event=event,
-                cause=cause,
-                actions=[{"action": name, "value": value} for name, value in firing.actions],
-                changes=shown,
-            )
-            for firing in outcome.firings
-        ]
+    firings = [
+        RuleFiring(
+            rule_id=firing.rule.id,
+            rule_name=firing.rule.name,
+            ticket=outcome.ticket,
+            event=event,
+            cause=cause,
+            actions=[{"action": name, "value": value} for name, value in firing.actions],
+            changes=outcome.shown_changes(),
+        )
+        for outcome in outcomes
+        for firing in outcome.firings
+    ]
     RuleFiring.objects.bulk_create(firings)
+    # Recorded before the changes so the timeline reads "routed by ..." and then what changed.
     AuditLog.objects.bulk_create(
         AuditLog(
             target_type=Ticket._meta.model_name,
             target_id=firing.ticket_id,
             action="rule_fired",
             changes={"rule": firing.rule_name, "event": event},
-            cause=f"{RULE_CAUSE_PREFIX}{firing.rule_name}",
+            cause=firing.cause,
         )
         for firing in firings
     )
+    for outcome in outcomes:
+        _apply(outcome, event=event)
     return firings
 
 

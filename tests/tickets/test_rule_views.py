@@ -1,0 +1,176 @@
+"""The rule editor pages: leads only, create/edit with rows, clear errors, reorder, toggle,
+dry runs, and the firing on the ticket timeline."""
+
+import pytest
+from django.template.loader import render_to_string
+from django.urls import reverse
+
+from helpdesk.models import AuditLog
+from tests.factories import CustomerFactory, TeamFactory, TicketFactory
+from tickets.models import RoutingRule, RuleFiring
+from tickets.selectors import ticket_history
+from tickets.services import route_ticket
+from tickets.services import rules as rule_services
+
+
+def rule_post(**overrides) -> dict:
+    data = {
+        "name": "VIP to Tier 2",
+        "match": "all",
+        "events": ["ticket_created"],
+        "active": "on",
+        "condition_field": ["subject"],
+        "condition_operator": ["contains"],
+        "condition_value": ["refund"],
+        "action_action": ["assign_team", "set_priority"],
+        "action_value": ["tier-2", "high"],
+        "intent": "save",
+    }
+    return {**data, **overrides}
+
+
+def saved_rule(name="VIP to Tier 2", **fields) -> RoutingRule:
+    return rule_services.create_rule(
+        actor=None,
+        name=name,
+        match="all",
+        events=["ticket_created"],
+        always_run=False,
+        conditions=fields.get("conditions", []),
+        actions=fields.get("actions", [{"action": "set_priority", "value": "high"}]),
+    )
+
+
+@pytest.mark.parametrize(
+    "url_name", ["tickets:rules", "tickets:rule_create", "tickets:rule_dry_run"]
+)
+def test_agents_cannot_open_the_rule_editor(agent_client, url_name):
+    assert agent_client.get(reverse(url_name)).status_code == 403
+
+
+def test_lead_creates_a_rule_from_the_form_and_it_is_audited(lead_client, lead):
+    TeamFactory(name="Tier 2", slug="tier-2")
+
+    response = lead_client.post(reverse("tickets:rule_create"), rule_post())
+
+    assert response.status_code == 302
+    rule = RoutingRule.objects.get()
+    assert rule.conditions == [{"field": "subject", "operator": "contains", "value": "refund"}]
+    assert rule.actions == [
+        {"action": "assign_team", "value": "tier-2"},
+        {"action": "set_priority", "value": "high"},
+    ]
+    entry = AuditLog.objects.get(target_type="routingrule", target_id=rule.pk)
+    assert (entry.action, entry.actor) == ("rule_created", lead)
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        ({"condition_field": ["colour"]}, "unknown field &#x27;colour&#x27;"),
+        ({"condition_operator": ["regex"], "condition_value": ["(oops"]}, "bad regular expression"),
+        ({"action_value": ["tier-9", "high"]}, "&#x27;tier-9&#x27; is not one of"),
+        ({"action_value": ["tier-2", "extreme"]}, "&#x27;extreme&#x27; is not one of"),
+    ],
+)
+def test_a_bad_rule_is_shown_again_with_a_clear_message(lead_client, overrides, message):
+    TeamFactory(slug="tier-2")
+
+    response = lead_client.post(reverse("tickets:rule_create"), rule_post(**overrides))
+
+    assert response.status_code == 400
+    assert message in response.content.decode()
+    assert not RoutingRule.objects.exists()
+
+
+def test_adding_and_removing_rows_rerenders_without_saving(lead_client):
+    url = reverse("tickets:rule_create")
+
+    added = lead_client.post(url, rule_post(intent="", add_condition="1"))
+    removed = lead_client.post(url, rule_post(intent="", remove_action="0"))
+
+    assert added.status_code == removed.status_code == 200
+    assert added.content.decode().count('data-testid="condition-row"') == 2
+    assert removed.content.decode().count('data-testid="action-row"') == 1
+    assert not RoutingRule.objects.exists()
+
+
+def test_editing_a_rule_keeps_its_rows_and_saves_changes(lead_client):
+    TeamFactory(slug="tier-2")
+    rule = saved_rule(
+        conditions=[{"field": "customer.country", "operator": "in", "value": "DE, AT"}]
+    )
+    url = reverse("tickets:rule_edit", args=[rule.pk])
+
+    page = lead_client.get(url)
+    lead_client.post(url, rule_post(name="Renamed"))
+
+    assert 'value="DE, AT"' in page.content.decode()
+    rule.refresh_from_db()
+    assert rule.name == "Renamed"
+    assert AuditLog.objects.filter(target_id=rule.pk, action="rule_updated").exists()
+
+
+def test_reorder_and_toggle_through_htmx(lead_client):
+    first, second = saved_rule("first"), saved_rule("second")
+
+    moved = lead_client.post(
+        reverse("tickets:rule_move", args=[second.pk]), {"direction": "up"}, HTTP_HX_REQUEST="true"
+    )
+    toggled = lead_client.post(
+        reverse("tickets:rule_toggle", args=[first.pk]), HTTP_HX_REQUEST="true"
+    )
+    bad = lead_client.post(reverse("tickets:rule_move", args=[first.pk]), {"direction": "sideways"})
+
+    assert moved.status_code == toggled.status_code == 200
+    assert 'id="rule-table"' in toggled.content.decode()
+    assert list(RoutingRule.objects.values_list("name", "active")) == [
+        ("second", True),
+        ("first", False),
+    ]
+    assert bad.status_code == 400
+
+
+def test_dry_run_of_the_form_shows_matches_and_changes_without_saving(lead_client):
+    TeamFactory(name="Tier 2", slug="tier-2")
+    refund = TicketFactory(subject="Refund please")
+    TicketFactory(subject="Login broken")
+
+    response = lead_client.post(reverse("tickets:rule_create"), rule_post(intent="dry_run"))
+
+    page = response.content.decode()
+    assert response.status_code == 200
+    assert page.count('data-testid="dry-run-row"') == 1
+    assert f'data-ticket="{refund.pk}"' in page
+    assert "Tier 2" in page
+    assert not RoutingRule.objects.exists()
+    refund.refresh_from_db()
+    assert refund.team is None
+
+
+def test_dry_run_page_of_the_active_rules_has_constant_queries(
+    lead_client, django_assert_max_num_queries
+):
+    saved_rule(conditions=[{"field": "subject", "operator": "contains", "value": "a"}])
+    for _ in range(30):
+        TicketFactory(customer=CustomerFactory(), subject="a ticket")
+
+    with django_assert_max_num_queries(15):
+        response = lead_client.get(reverse("tickets:rule_dry_run"))
+
+    assert response.content.decode().count('data-testid="dry-run-row"') == 30
+    assert not RuleFiring.objects.exists()
+
+
+def test_the_firing_shows_on_the_ticket_timeline(db):
+    saved_rule()
+    ticket = TicketFactory(routed_at=None)
+    route_ticket(ticket_id=ticket.pk)
+
+    # the partial the ticket page includes with the page's own history selector
+    timeline = render_to_string(
+        "tickets/partials/ticket_timeline.html", {"history": ticket_history(ticket=ticket)}
+    )
+
+    routed, changed = timeline.index("routed by 'VIP to Tier 2'"), timeline.index("normal → high")
+    assert routed < changed
