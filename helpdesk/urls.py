@@ -9,6 +9,7 @@ from helpdesk.permissions import public_view
 urlpatterns = [
     path("", include("tickets.urls")),
     path("surveys/", include("surveys.urls")),
+    path("segments/", include("segments.urls")),
     path(
         "login/",
         public_view("staff sign in")(
