@@ -214,3 +214,56 @@ class Membership(models.Model):
 
     def __str__(self) -> str:
         return f"{self.customer_id} in {self.segment_id}"
+
+
+class Campaign(models.Model):
+    """A lead's email to the members of one segment, sent once to each consenting member."""
+
+    class State(models.TextChoices):
+        DRAFT = "draft"
+        SENDING = "sending"
+        SENT = "sent"
+
+    segment = models.ForeignKey(Segment, on_delete=models.PROTECT, related_name="campaigns")
+    subject = models.CharField(max_length=200)
+    body = models.TextField(help_text="Plain text with {{ placeholders }}")
+    state = models.CharField(max_length=10, choices=State.choices, default=State.DRAFT)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return self.subject
+
+
+class CampaignRecipient(models.Model):
+    """One customer of a campaign; the unique key is what makes a retry send nothing twice."""
+
+    class State(models.TextChoices):
+        PENDING = "pending"
+        SENT = "sent"
+        SKIPPED = "skipped", "Skipped (unsubscribed or consent withdrawn)"
+
+    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="recipients")
+    customer = models.ForeignKey(
+        "tickets.Customer", on_delete=models.CASCADE, related_name="campaign_deliveries"
+    )
+    state = models.CharField(max_length=10, choices=State.choices, default=State.PENDING)
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["campaign", "customer"], name="campaign_recipient_once"
+            ),
+        ]
+        indexes = [models.Index(fields=["campaign", "state"], name="campaign_recipient_state")]
+
+    def __str__(self) -> str:
+        return f"{self.customer_id} in campaign {self.campaign_id}"
