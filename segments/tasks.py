@@ -1,6 +1,9 @@
+from smtplib import SMTPException
+
 from celery import shared_task
 
-from segments import services
+from helpdesk.jobs import send_now
+from segments import outreach, services
 
 
 @shared_task(acks_late=True)
@@ -11,3 +14,18 @@ def execute_segment_run_task(run_id: int) -> None:
 @shared_task
 def start_scheduled_segment_runs() -> int:
     return len(services.start_scheduled_runs())
+
+
+@shared_task(
+    acks_late=True,
+    autoretry_for=(SMTPException, OSError),
+    retry_backoff=True,
+    retry_backoff_max=600,
+    max_retries=8,
+)
+def send_campaign_task(campaign_id: int) -> bool:
+    """One batch of a campaign, then the next batch as a new task (progress shows between)."""
+    more = outreach.send_campaign_batch(campaign_id=campaign_id)
+    if more:
+        send_now(send_campaign_task, campaign_id)
+    return more
