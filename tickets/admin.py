@@ -2,7 +2,7 @@ from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 
 from tickets import services
-from tickets.models import InboundEmail, Mailbox
+from tickets.models import ChannelTeam, InboundEmail, Mailbox
 
 
 @admin.register(Mailbox)
@@ -58,3 +58,8 @@ class InboundEmailAdmin(admin.ModelAdmin):
                 self.message_user(request, f"{inbound}: {error.messages[0]}", messages.WARNING)
             else:
                 self.message_user(request, f"{inbound}: {result.outcome.value}")
+
+
+@admin.register(ChannelTeam)
+class ChannelTeamAdmin(admin.ModelAdmin):
+    list_display = ["channel", "team"]

@@ -33,6 +33,7 @@ from tickets.models import (
     Ticket,
 )
 from tickets.services.canned import send_canned_reply
+from tickets.services.channels import channel_team_ids
 from tickets.services.sla import apply_default_sla_policy, apply_sla_policy, opening_hours
 from tickets.services.tickets import update_ticket
 from tickets.sla import OpeningHours
@@ -263,6 +264,7 @@ def _plan_batch(
     hours = business_hours()
     now = timezone.now()
     chosen_by_person = _teams_chosen_by_people(tickets)
+    channel_teams = channel_team_ids()
     decided = []
     for ticket in tickets:
         context = routing.make_context(
@@ -279,6 +281,7 @@ def _plan_batch(
             segment_teams = [b.team_id for b in badges.get(ticket.customer_id, []) if b.team_id]
             default_team = segment_teams[0] if segment_teams else None
             default_team = default_team or (ticket.mailbox.team_id if ticket.mailbox else None)
+            default_team = default_team or channel_teams.get(ticket.channel)
         decided.append((ticket, firings, plan, default_team))
     found = _objects_for(decided)
     return [
