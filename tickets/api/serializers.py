@@ -1,8 +1,10 @@
 """Serializers validate API input and shape output; every write goes through a service."""
 
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from helpdesk.models import User
+from tickets.extensions import badges_for_customers, customer_filters
 from tickets.models import Attachment, Customer, Message, Purchase, Tag, Team, Ticket
 from tickets.selectors import (
     ASSIGNEE_MINE,
@@ -86,7 +88,22 @@ class TicketSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class TicketFilterSerializer(serializers.Serializer):
+class CustomerFiltersMixin:
+    """The customer filters other apps register (for example ``segment``) as parameters."""
+
+    def get_fields(self) -> dict:
+        fields = super().get_fields()
+        for customer_filter in customer_filters():
+            fields[customer_filter.param] = serializers.CharField(
+                max_length=QUERY_MAX_CHARS,
+                required=False,
+                help_text=f"Only customers in this {customer_filter.label.lower()}, named as in "
+                "the inbox filter; an unknown value matches nobody.",
+            )
+        return fields
+
+
+class TicketFilterSerializer(CustomerFiltersMixin, serializers.Serializer):
     """Query parameters of the ticket list; all optional."""
 
     status = serializers.ChoiceField(
@@ -174,9 +191,36 @@ class ReplySerializer(NoteSerializer):
     )
 
 
+class BadgeSerializer(serializers.Serializer):
+    group = serializers.CharField(help_text="What the badge belongs to, e.g. a segmentation.")
+    group_slug = serializers.CharField()
+    label = serializers.CharField()
+    slug = serializers.CharField()
+    colour = serializers.CharField()
+
+
+class CustomerListSerializer(serializers.ListSerializer):
+    """Asks the badge providers once for every customer of the page."""
+
+    def to_representation(self, data) -> list:
+        customers = list(data.all() if hasattr(data, "all") else data)
+        self.context["badges"] = badges_for_customers(customer.pk for customer in customers)
+        return super().to_representation(customers)
+
+
 class CustomerSerializer(serializers.ModelSerializer):
     tags = TagNamesField(required=False)
     custom_fields = serializers.DictField(required=False)
+    badges = serializers.SerializerMethodField(
+        help_text="The customer's current segments, one badge per segmentation."
+    )
+
+    @extend_schema_field(BadgeSerializer(many=True))
+    def get_badges(self, customer: Customer) -> list:
+        badges = self.context.get("badges")
+        if badges is None or customer.pk not in badges:
+            badges = badges_for_customers([customer.pk])
+        return BadgeSerializer(badges[customer.pk], many=True).data
 
     class Meta:
         model = Customer
@@ -197,14 +241,16 @@ class CustomerSerializer(serializers.ModelSerializer):
             "external_id",
             "custom_fields",
             "tags",
+            "badges",
             "created_at",
             "updated_at",
         ]
         read_only_fields = ["created_at", "updated_at"]
         extra_kwargs = {"age": {"max_value": 150}}
+        list_serializer_class = CustomerListSerializer
 
 
-class CustomerFilterSerializer(serializers.Serializer):
+class CustomerFilterSerializer(CustomerFiltersMixin, serializers.Serializer):
     email = serializers.CharField(max_length=254, required=False)
     q = serializers.CharField(
         max_length=QUERY_MAX_CHARS, required=False, help_text="Part of the name or email."

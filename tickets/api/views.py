@@ -11,7 +11,7 @@ from rest_framework.response import Response
 from tickets import services
 from tickets.api import serializers as s
 from tickets.models import Customer, Message, Purchase, Tag, Ticket
-from tickets.selectors import STATUS_ANY, filtered_tickets
+from tickets.selectors import STATUS_ANY, _apply_customer_filters, filtered_tickets
 
 
 def _query_params(serializer_class, request: Request) -> dict:
@@ -123,7 +123,7 @@ class CustomerViewSet(viewsets.ModelViewSet):
         if filters.get("q"):
             query = filters["q"]
             customers = customers.filter(Q(name__icontains=query) | Q(email__icontains=query))
-        return customers
+        return _apply_customer_filters(customers, filters, "pk")
 
     def perform_create(self, serializer: s.CustomerSerializer) -> None:
         fields = dict(serializer.validated_data)
