@@ -3,8 +3,9 @@
 Skewed money and count columns go through ``log1p``, everything is standardised, and k is
 chosen within the segmentation's bounds by the silhouette of k-means fits on a sample (the
 silhouette itself on a smaller sample: its cost grows with the square of the rows). The final
-model is fitted on every row with full ``KMeans``: on this machine kind it beat
-``MiniBatchKMeans`` at every size measured, up to a million rows (see bench/segmentation.py).
+model is fitted on every row with full ``KMeans`` started from the sample's centres. Measured
+with bench/segmentation.py on 2 shared cores, full ``KMeans`` beat ``MiniBatchKMeans`` at
+every size: 0.7 s against 1.2 s at 100,000 rows, 4.5 s against 45 s at 1,000,000.
 """
 
 from dataclasses import dataclass, field
@@ -21,7 +22,7 @@ from segments.features import is_skewed
 
 RANDOM_STATE = 0
 SELECTION_SAMPLE = 20_000
-SILHOUETTE_SAMPLE = 4_000
+SILHOUETTE_SAMPLE = 2_500
 
 
 class TooFewCustomers(ValueError):
@@ -34,7 +35,7 @@ class Clustering:
     centroids: np.ndarray  # k x columns, in the transformed (log1p) unscaled space
     columns: list[str]
     scaler: StandardScaler
-    silhouette: float
+    silhouette: float  # of the chosen k, on the selection sample
     silhouette_by_k: dict[int, float] = field(default_factory=dict)
 
     @property
@@ -76,7 +77,7 @@ def fit_clusters(
         centroids=scaler.inverse_transform(centres),
         columns=list(matrix.columns),
         scaler=scaler,
-        silhouette=_silhouette(scaled, labels, random_state),
+        silhouette=scores[best_k],
         silhouette_by_k=scores,
     )
 
