@@ -1,4 +1,5 @@
 import pytest
+from django.core.cache import cache
 from django.core.files.base import ContentFile
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
@@ -10,6 +11,12 @@ from tickets.views import imports as import_views
 pytestmark = pytest.mark.django_db
 
 CUSTOMERS_CSV = b"external_id,email,name\nC1,ann@example.com,Ann\nC2,bob@example.com,Bob\n"
+
+
+@pytest.fixture(autouse=True)
+def fresh_cache():
+    # Live progress lives in the cache, keyed by job id; ids repeat between tests.
+    cache.clear()
 
 
 def upload(client, content: bytes = CUSTOMERS_CSV, name: str = "customers.csv", **fields):

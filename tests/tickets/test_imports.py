@@ -3,6 +3,7 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 
 import pytest
+from django.core.cache import cache
 from django.core.files.base import ContentFile
 
 from helpdesk.models import AuditLog
@@ -32,6 +33,12 @@ TICKETS_CSV = (
     "2024-01-03,billing;Urgent\n"
     "T2,C2,Question,,,,,2024-02-01T09:30:00Z,,,\n"
 )
+
+
+@pytest.fixture(autouse=True)
+def fresh_cache():
+    # Live progress lives in the cache, keyed by job id; ids repeat between tests.
+    cache.clear()
 
 
 def run(kind: str, text: str, **options) -> imports.ImportResult:
