@@ -112,14 +112,12 @@ def test_the_inbox_query_count_stays_constant_with_the_sla_filter_and_sort(
 
 
 def test_the_due_sort_is_served_by_the_expression_index(agent):
-    sql, params = (
-        filtered_tickets(user=agent, filters={"status": "any"})
-        .order_by("sla_next_due", "id")
-        .values("id")[:50]
-        .query.sql_with_params()
-    )
-    with connection.cursor() as cursor:
-        cursor.execute(f"EXPLAIN QUERY PLAN {sql}", params)
-        plan = " ".join(str(row) for row in cursor.fetchall())
+    tickets = filtered_tickets(user=agent, filters={"status": "any"})
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            # A near-empty test table would otherwise be scanned whatever the indexes.
+            cursor.execute("SET LOCAL enable_seqscan = off")
+
+    plan = tickets.order_by("sla_next_due", "id").values("id")[:50].explain()
 
     assert "ticket_sla_next_due" in plan
