@@ -4,8 +4,9 @@ inbox and ticket pages through the real views, in-process.
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/hd_bench .venv/bin/python bench/inbox.py \
         [--tickets 1000000] [--repeat 200] [--reload]
 
-The database is created (and migrated) when missing and reloaded only when it does not hold
-exactly N tickets. Loading uses the seed_demo generator, which writes with COPY on PostgreSQL.
+The database (its name must contain "bench") is dropped, created, migrated and loaded when it
+does not hold exactly N tickets; otherwise its data is reused. Loading uses the seed_demo
+generator, which writes with COPY on PostgreSQL.
 The last line is ``RESULT tickets=N inbox_ms=X ticket_ms=Y inbox_queries=Q``.
 """
 
@@ -86,6 +87,13 @@ def setup_django(url: str) -> None:
     django.setup()
 
 
+def migrate() -> None:
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0)
+    log("migrated")
+
+
 @contextmanager
 def secondary_indexes_dropped(cursor, tables: Sequence[str]):
     """Bulk loading is faster without indexes to maintain: drop those that back no
@@ -111,13 +119,10 @@ def secondary_indexes_dropped(cursor, tables: Sequence[str]):
 
 
 def load(tickets: int) -> None:
-    from django.core.management import call_command
     from django.db import connection
 
     from tickets.demo import seed_demo_data
 
-    call_command("migrate", verbosity=0)
-    log("migrated")
     started = time.perf_counter()
     with connection.cursor() as cursor, secondary_indexes_dropped(cursor, LOADED_TABLES):
         summary = seed_demo_data(
@@ -215,6 +220,12 @@ def main() -> None:
     url = os.environ.get("DATABASE_URL", DEFAULT_URL)
     if urlsplit(url).scheme not in ("postgres", "postgresql"):
         sys.exit("bench/inbox.py needs DATABASE_URL=postgres://... (a dedicated database)")
+    if "bench" not in _database_name(url):
+        # It drops and recreates the database: never point it at real data by accident.
+        sys.exit(
+            f"refusing to use {_database_name(url)!r}: the bench database's name must "
+            "contain 'bench'"
+        )
     present = ticket_count(url)
     reload = args.reload or present != args.tickets
     if reload:
@@ -222,6 +233,7 @@ def main() -> None:
     else:
         log(f"reusing {present} tickets in {_database_name(url)}")
     setup_django(url)
+    migrate()
     if reload:
         load(args.tickets)
     inbox_ms, ticket_ms, inbox_queries = measure(args.repeat)
