@@ -11,4 +11,3 @@ class SegmentsConfig(AppConfig):
         extensions.register_badge_provider(selectors.badges_by_customer)
         extensions.register_customer_filter(selectors.SEGMENT_FILTER)
         extensions.register_customer_panel(selectors.customer_segments_panel)
-        extensions.register_ticket_panel(selectors.ticket_segments_panel)

@@ -6,6 +6,7 @@ from collections.abc import Iterator, Sequence
 
 import pandas as pd
 from django.db.models import Q, QuerySet
+from django.urls import reverse
 from django.utils import timezone
 
 from segments import rules
@@ -50,19 +51,13 @@ def badge_for(segment: Segment) -> Badge:
         traits=tuple(segment.traits),
         notes=segment.notes,
         team_id=segment.team_id,
+        url=reverse("segments:segment", args=[segment.pk]),
     )
 
 
 def customer_segments_panel(customer) -> Panel | None:
-    return _segments_panel(customer.pk)
-
-
-def ticket_segments_panel(ticket) -> Panel | None:
-    return _segments_panel(ticket.customer_id)
-
-
-def _segments_panel(customer_id: int) -> Panel | None:
-    badges = badges_by_customer([customer_id]).get(customer_id)
+    """Shown on the customer's page and, as a customer panel, beside each of their tickets."""
+    badges = badges_by_customer([customer.pk]).get(customer.pk)
     if not badges:
         return None
     return Panel(

@@ -19,7 +19,7 @@ from segments.forms import (
 from segments.models import Segment, Segmentation, SegmentRun
 from tickets.forms import add_service_errors
 
-TREND_CHART = {"width": 480, "height": 110, "pad": 8}
+TREND_CHART = {"width": 300, "height": 90, "pad": 8}
 
 
 @agent_required
