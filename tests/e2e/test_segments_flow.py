@@ -115,7 +115,11 @@ def test_lead_runs_and_names_a_segment_agent_sees_it_on_a_ticket(
 
     # when: the lead opens the segment Ann is in and renames it, with notes for agents
     segment = Membership.objects.select_related("segment").get(run=run, customer=ann).segment
-    page.get_by_test_id("run-sizes").get_by_role("link", name=segment.label).click()
+    page.get_by_role("link", name="← Behaviour").click()
+    expect(page.get_by_test_id("segment-row")).to_have_count(run.k)
+    expect(page.get_by_test_id("trend-chart")).to_have_count(run.k)
+    screenshot(page, "segments-03b-segmentation")
+    page.get_by_test_id("segments").get_by_role("link", name=segment.label).click()
     expect(page.get_by_test_id("segment-title")).to_have_text(segment.label)
     page.get_by_test_id("edit-profile").click()
     expect(page.get_by_test_id("proposed-name")).to_have_text(segment.proposed_name)
@@ -160,3 +164,41 @@ def test_lead_runs_and_names_a_segment_agent_sees_it_on_a_ticket(
     page.goto(f"/segments/segment/{segment.pk}/")
     expect(page.get_by_test_id("segment-title")).to_have_text("VIP buyers")
     expect(page.get_by_test_id("edit-profile")).to_have_count(0)
+
+
+def test_lead_defines_a_rule_segment_with_a_live_count(page, login, screenshot, lead, customers):
+    Segmentation.objects.create(
+        name="Plans", slug="plans", kind=Segmentation.Kind.RULE, schedule="manual"
+    )
+    Customer.objects.filter(pk__in=[c.pk for c in customers[:3]]).update(plan="pro")
+    preview = page.get_by_test_id("rule-preview")
+
+    # when: the lead opens the editor of a new rule-based segment and types criteria
+    login(page, lead)
+    page.goto("/segments/plans/")
+    page.get_by_test_id("new-rule-segment").click()
+    page.fill("#id_name", "Pro plan")
+    page.select_option("#id_criteria-0-field", "plan")
+    page.select_option("#id_criteria-0-op", "=")
+    page.fill("#id_criteria-0-value", "pro")
+
+    # then: the count of matching customers follows each change
+    expect(preview.get_by_test_id("rule-preview-count")).to_have_text("3")
+    page.fill("#id_criteria-0-value", "nobody-has-this")
+    expect(preview.get_by_test_id("rule-preview-count")).to_have_text("0")
+    page.select_option("#id_criteria-0-field", "monetary")
+    page.select_option("#id_criteria-0-op", ">")
+    expect(preview.get_by_test_id("rule-preview-errors")).to_contain_text("is a number")
+    page.select_option("#id_criteria-0-field", "plan")
+    page.select_option("#id_criteria-0-op", "in")
+    page.fill("#id_criteria-0-value", "pro, basic")
+    expect(preview.get_by_test_id("rule-preview-count")).to_have_text("3")
+    screenshot(page, "segments-09-rule-editor")
+
+    # when: the lead saves
+    page.get_by_test_id("rule-save").click()
+
+    # then: the segment page shows the criteria
+    expect(page.get_by_test_id("segment-title")).to_have_text("Pro plan")
+    expect(page.get_by_test_id("segment-explanation")).to_contain_text("plan in")
+    screenshot(page, "segments-10-rule-segment")
