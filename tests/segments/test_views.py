@@ -9,7 +9,13 @@ from django.urls import reverse
 
 from segments import selectors, services
 from segments.models import Membership, Segment, Segmentation, SegmentProfileRevision, SegmentRun
-from tests.factories import CustomerFactory, OrganisationFactory, PurchaseFactory, TeamFactory
+from tests.factories import (
+    CustomerFactory,
+    OrganisationFactory,
+    PurchaseFactory,
+    TeamFactory,
+    TicketFactory,
+)
 from tests.segments.planted import planted_customers
 from tickets.services.imports import import_csv
 
@@ -666,3 +672,40 @@ def test_the_live_preview_explains_bad_criteria_with_a_400(lead_client, customer
 
     assert response.status_code == 400
     assert 'data-testid="rule-preview-errors"' in response.content.decode()
+
+
+# Badges and filters on the core pages
+
+
+def test_the_ticket_page_shows_the_segment_once_with_traits_and_notes(agent_client):
+    _, segment = current_run_with_members(1)
+    segment.notes = "Offer a callback within the hour."
+    segment.key_traits = ["orders every week"]
+    segment.save(update_fields=["notes", "key_traits"])
+    customer = Membership.objects.get(segment=segment).customer
+    ticket = TicketFactory(customer=customer)
+
+    html = agent_client.get(reverse("tickets:ticket", args=[ticket.pk])).content.decode()
+
+    assert html.count('data-testid="segment-panel"') == 1
+    assert "Offer a callback within the hour." in html
+    assert "orders every week" in html
+    assert f'href="{segment_url("segment", segment)}"' in html
+
+
+@pytest.mark.parametrize("url_name", ["tickets:inbox", "tickets:customers"])
+def test_the_inbox_and_customer_list_filter_by_segment(agent_client, url_name):
+    _, segment = current_run_with_members(2)
+    members = list(Membership.objects.filter(segment=segment).values_list("customer", flat=True))
+    for customer_id in [*members, CustomerFactory().pk]:
+        TicketFactory(customer_id=customer_id)
+
+    response = agent_client.get(reverse(url_name), {"segment": "behaviour/big-spenders"})
+
+    assert response.status_code == 200
+    shown = [
+        entry.customer_id if url_name == "tickets:inbox" else entry.pk
+        for entry, _ in response.context["page"].entries
+    ]
+    assert sorted(shown) == sorted(members)
+    assert 'value="behaviour/big-spenders" selected' in response.content.decode()
