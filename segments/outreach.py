@@ -8,13 +8,14 @@ in the same transaction that marks it sent, so an SMTP error leaves it pending f
 
 import re
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.core import signing
 from django.core.exceptions import ValidationError
 from django.core.mail import EmailMessage
 from django.db import transaction
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, Max, Q, QuerySet
 from django.urls import reverse
 from django.utils import timezone
 
@@ -26,6 +27,8 @@ from tickets.services.canned import render_placeholders
 from tickets.services.privacy import ERASED_EMAIL_SUFFIX
 
 BATCH_SIZE = 100
+# A sending campaign with no email sent for this long lost its job (broker down, worker killed).
+STALLED_AFTER = timedelta(minutes=10)
 PLACEHOLDERS = ("customer.first_name", "customer.name", "customer.email", "segment.name")
 UNSUBSCRIBE_SALT = "segments.outreach.unsubscribe"
 TEST_PREFIX = "[Test] "
@@ -198,6 +201,16 @@ def send_campaign_batch(*, campaign_id: int, batch_size: int = BATCH_SIZE) -> bo
         state=Campaign.State.SENT, finished_at=timezone.now()
     )
     return False
+
+
+def stalled_campaign_ids(*, now: datetime) -> list[int]:
+    """Campaigns still sending whose last email (or start) is older than ``STALLED_AFTER``."""
+    cutoff = now - STALLED_AFTER
+    sending = Campaign.objects.filter(state=Campaign.State.SENDING, started_at__lt=cutoff)
+    stalled = sending.annotate(last_sent=Max("recipients__sent_at")).filter(
+        Q(last_sent__isnull=True) | Q(last_sent__lt=cutoff)
+    )
+    return list(stalled.values_list("pk", flat=True))
 
 
 @transaction.atomic

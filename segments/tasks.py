@@ -1,6 +1,7 @@
 from smtplib import SMTPException
 
 from celery import shared_task
+from django.utils import timezone
 
 from helpdesk.jobs import send_now
 from segments import outreach, services
@@ -29,3 +30,10 @@ def send_campaign_task(campaign_id: int) -> bool:
     if more:
         send_now(send_campaign_task, campaign_id)
     return more
+
+
+@shared_task
+def resume_stalled_campaigns() -> int:
+    """Periodic: re-enqueue campaigns whose sending job was lost; duplicates are harmless."""
+    ids = outreach.stalled_campaign_ids(now=timezone.now())
+    return sum(send_now(send_campaign_task, pk) for pk in ids)

@@ -1,4 +1,5 @@
 import re
+from datetime import timedelta
 from smtplib import SMTPException
 
 import pytest
@@ -9,7 +10,7 @@ from django.utils import timezone
 
 from segments import outreach
 from segments.models import Campaign, CampaignRecipient
-from segments.tasks import send_campaign_task
+from segments.tasks import resume_stalled_campaigns, send_campaign_task
 from tests.factories import CustomerFactory
 from tests.segments.test_selectors import make_current_run
 from tickets.models import Customer
@@ -271,3 +272,27 @@ def test_outreach_pages_are_for_leads(agent_client, campaign):
     assert (
         agent_client.post(reverse("segments:campaign_send", args=[campaign.pk])).status_code == 403
     )
+
+
+def test_a_campaign_whose_job_was_lost_is_resumed_by_the_sweeper(
+    campaign, audience, mailoutbox, monkeypatch
+):
+    # given: the start's job never ran (broker down), an hour ago
+    monkeypatch.setattr(outreach, "enqueue_on_commit", lambda *args: None)
+    outreach.start_campaign(campaign=campaign)
+    Campaign.objects.filter(pk=campaign.pk).update(started_at=timezone.now() - timedelta(hours=1))
+
+    # when
+    resumed = resume_stalled_campaigns.delay().get()
+
+    # then
+    assert resumed == 1
+    assert len(mailoutbox) == 3
+    assert resume_stalled_campaigns.delay().get() == 0  # sent: nothing left to resume
+
+
+def test_a_campaign_that_is_sending_is_left_to_its_job(campaign, monkeypatch):
+    monkeypatch.setattr(outreach, "enqueue_on_commit", lambda *args: None)
+    outreach.start_campaign(campaign=campaign)
+
+    assert outreach.stalled_campaign_ids(now=timezone.now()) == []
