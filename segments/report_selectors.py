@@ -161,7 +161,11 @@ def compute_segment_report(
         computed_at=now,
         channels=tuple(by_channel.index),
         overall=reports.row(
-            everyone, "All customers", overall, mix=reports.shares(by_channel["tickets"])
+            everyone,
+            "All customers",
+            overall,
+            mix=reports.shares(by_channel["tickets"]),
+            satisfaction=by_channel["csat_satisfied_percent"].dropna().to_dict(),
         ),
         segments=_segment_rows(segmentation, tickets, csat, nps, buyers, ticket_stats),
         teams=sorted(
@@ -211,9 +215,20 @@ def _segment_rows(segmentation, tickets, csat, nps, buyers, ticket_stats) -> lis
     mix = reports.channel_mix(
         _by_segment(tickets, "customer", run_id, "channel").annotate(tickets=Count("pk"))
     )
+    by_channel = _by_segment(
+        csat, "invitation__customer", run_id, channel=F("invitation__ticket__channel")
+    )
+    satisfaction = reports.channel_satisfaction(_grouped_csat(by_channel))
     segments = Segment.objects.filter(segmentation=segmentation, pk__in=list(frame.index))
     lines = [
-        reports.row(s.pk, s.label, frame.loc[s.pk], colour=s.colour, mix=mix.get(s.pk))
+        reports.row(
+            s.pk,
+            s.label,
+            frame.loc[s.pk],
+            colour=s.colour,
+            mix=mix.get(s.pk),
+            satisfaction=satisfaction.get(s.pk),
+        )
         for s in segments.order_by("position", "pk")
     ]
     if reports.UNSEGMENTED in frame.index:
@@ -224,19 +239,22 @@ def _segment_rows(segmentation, tickets, csat, nps, buyers, ticket_stats) -> lis
                 frame.loc[reports.UNSEGMENTED],
                 colour=reports.UNSEGMENTED_COLOUR,
                 mix=mix.get(reports.UNSEGMENTED),
+                satisfaction=satisfaction.get(reports.UNSEGMENTED),
             )
         )
     return lines
 
 
-def _by_segment(queryset: QuerySet, customer_path: str, run_id: int, *fields: str) -> QuerySet:
+def _by_segment(
+    queryset: QuerySet, customer_path: str, run_id: int, *fields: str, **expressions
+) -> QuerySet:
     """``queryset`` grouped by the segment in the run of the customer at ``customer_path`` ("" when
     the rows are customers), by a LEFT JOIN so customers outside the run count as unsegmented."""
     relation = f"{customer_path}__segment_memberships" if customer_path else "segment_memberships"
     membership = FilteredRelation(relation, condition=Q(**{f"{relation}__run_id": run_id}))
     return (
         queryset.alias(membership=membership)
-        .values(*fields, key=Coalesce("membership__segment_id", reports.UNSEGMENTED))
+        .values(*fields, **expressions, key=Coalesce("membership__segment_id", reports.UNSEGMENTED))
         .order_by()
     )
 

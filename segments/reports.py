@@ -80,6 +80,8 @@ class Row:
     previous_buyers: int | None = 0
     retention_percent: float | None = None
     channel_mix: Mapping[str, float] = field(default_factory=dict)  # channel -> % of tickets
+    # channel -> % of CSAT answers satisfied, for channels with answers
+    channel_satisfaction: Mapping[str, float] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -159,6 +161,16 @@ def channel_mix(records: Iterable[Mapping]) -> dict[object, dict[str, float]]:
     return mix
 
 
+def channel_satisfaction(records: Iterable[Mapping]) -> dict[object, dict[str, float]]:
+    """Records of (key, channel, csat_responses, csat_satisfied) -> {key: {channel: percent
+    satisfied}}."""
+    satisfaction: dict[object, dict[str, float]] = {}
+    for record in records:
+        percent = 100 * record["csat_satisfied"] / record["csat_responses"]
+        satisfaction.setdefault(record["key"], {})[record["channel"]] = percent
+    return satisfaction
+
+
 def shares(counts: pd.Series) -> dict[str, float]:
     """Each entry's percent of the total."""
     total = counts.sum()
@@ -202,13 +214,21 @@ def row(
     *,
     colour: str = "#4f46e5",
     mix: Mapping[str, float] | None = None,
+    satisfaction: Mapping[str, float] | None = None,
     customer_based: bool = True,
 ) -> Row:
     """A table row from one line of :func:`figures` (None: a group with no data at all)."""
     cleaned = {} if values is None else {name: _plain(name, values[name]) for name in ROW_FIELDS}
     if not customer_based:
         cleaned.update(dict.fromkeys(CUSTOMER_FIELDS))
-    return Row(key=key, label=label, colour=colour, channel_mix=mix or {}, **cleaned)
+    return Row(
+        key=key,
+        label=label,
+        colour=colour,
+        channel_mix=mix or {},
+        channel_satisfaction=satisfaction or {},
+        **cleaned,
+    )
 
 
 def _plain(name: str, value):
@@ -274,7 +294,7 @@ TABLE_COLUMNS = {
     ),
 }
 TABLE_COLUMNS["channels"] = (("label", "Channel"), *TABLE_COLUMNS["teams"][1:])
-TABLES = (*TABLE_COLUMNS, "channel_mix", "weeks")
+TABLES = (*TABLE_COLUMNS, "channel_mix", "channel_satisfaction", "weeks")
 
 
 def table(report: Report, name: str) -> tuple[list[str], list[list]]:
@@ -284,6 +304,13 @@ def table(report: Report, name: str) -> tuple[list[str], list[list]]:
         header = ["Segment", *(f"{channel} (%)" for channel in report.channels)]
         return header, [
             [line.label, *(_cell(line.channel_mix.get(c, 0.0)) for c in report.channels)]
+            for line in lines
+        ]
+    if name == "channel_satisfaction":
+        lines = [report.overall, *report.segments]
+        header = ["Segment", *(f"{channel} CSAT satisfied (%)" for channel in report.channels)]
+        return header, [
+            [line.label, *(_cell(line.channel_satisfaction.get(c)) for c in report.channels)]
             for line in lines
         ]
     if name == "weeks":

@@ -224,6 +224,13 @@ def expected_customer_figures(
     }
 
 
+def satisfaction_by_channel(responses: pd.DataFrame) -> dict:
+    csat = responses[responses["invitation__kind"] == "csat"]
+    stars = csat["invitation__scale"] == "stars"
+    satisfied = (stars & (csat["score"] >= 4)) | (~stars & (csat["score"] >= 3))
+    return (100 * satisfied.groupby(csat["invitation__ticket__channel"]).mean()).to_dict()
+
+
 def _none(value):
     return None if pd.isna(value) else float(value)
 
@@ -268,6 +275,7 @@ def test_every_figure_matches_an_independent_pandas_computation(generated):
     )
     mix = tickets["channel"].value_counts(normalize=True) * 100
     assert report.overall.channel_mix == pytest.approx(mix.to_dict())
+    assert report.overall.channel_satisfaction == pytest.approx(satisfaction_by_channel(responses))
 
     # then: each segment beside it, and the customers outside the run
     by_key = {line.key: line for line in report.segments}
@@ -288,6 +296,9 @@ def test_every_figure_matches_an_independent_pandas_computation(generated):
         )
         mix = segment_tickets["channel"].value_counts(normalize=True) * 100
         assert line.channel_mix == pytest.approx(mix.to_dict())
+        assert line.channel_satisfaction == pytest.approx(
+            satisfaction_by_channel(segment_responses)
+        )
 
     # then: per team (tickets by the ticket's team, CSAT by the team credited on the survey)
     csat = responses[responses["invitation__kind"] == "csat"]
