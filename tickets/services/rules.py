@@ -417,7 +417,7 @@ def route_tickets(*, ticket_ids: Sequence[int], event: str, cause: str) -> list[
 def _apply(outcome: RoutingOutcome, *, event: str) -> None:
     changes = dict(outcome.changes)
     names = [firing.rule.name for firing in outcome.firings]
-    cause = f"{RULE_CAUSE_PREFIX}{', '.join(names)}" if names else "default routing"
+    cause = _rule_cause(names) if names else "default routing"
     ticket = outcome.ticket
     policy = changes.pop("sla_policy", None)
     replies = changes.pop("canned_replies", [])
@@ -435,6 +435,13 @@ def _apply(outcome: RoutingOutcome, *, event: str) -> None:
         apply_default_sla_policy(ticket=ticket, cause="default SLA policy")
     for reply in replies:
         send_canned_reply(ticket=ticket, canned_reply=reply, cause=cause)
+
+
+def _rule_cause(names: list[str]) -> str:
+    """ "rule: A, B" cut to fit the audit log's cause column."""
+    cause = f"{RULE_CAUSE_PREFIX}{', '.join(names)}"
+    limit = AuditLog._meta.get_field("cause").max_length
+    return cause if len(cause) <= limit else f"{cause[: limit - 1]}…"
 
 
 def _pick_agent(*, team: Team, strategy: str) -> User | None:
