@@ -1,6 +1,7 @@
 from django.contrib.auth.models import AbstractUser
 from django.db import models
 from django.utils.functional import cached_property
+from rest_framework.authtoken.models import Token
 
 from helpdesk.roles import Role, role_of
 
@@ -40,3 +41,34 @@ class AuditLog(models.Model):
 
     def __str__(self) -> str:
         return f"{self.action} {self.target_type}#{self.target_id}"
+
+
+class TokenScope(models.Model):
+    """What an API token may do. A token without a scope row reads and writes, as its user's
+    role allows (tokens created before scopes existed keep working)."""
+
+    class Access(models.TextChoices):
+        READ = "read", "Read only"
+        WRITE = "write", "Read and write"
+
+    token = models.OneToOneField(
+        "authtoken.Token", primary_key=True, on_delete=models.CASCADE, related_name="scope"
+    )
+    access = models.CharField(max_length=5, choices=Access.choices, default=Access.READ)
+
+    def __str__(self) -> str:
+        return f"{self.token.user} ({self.get_access_display()})"
+
+
+class ScopedTokenManager(models.Manager):
+    def get_queryset(self) -> models.QuerySet:
+        return super().get_queryset().select_related("scope")
+
+
+class ScopedToken(Token):
+    """DRF's token, loaded with its scope (the API's authentication class uses this)."""
+
+    objects = ScopedTokenManager()
+
+    class Meta:
+        proxy = True

@@ -4,6 +4,7 @@ from functools import wraps
 
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
+from rest_framework.exceptions import PermissionDenied as ApiPermissionDenied
 from rest_framework.permissions import BasePermission
 
 from helpdesk.roles import Role, has_role
@@ -46,10 +47,18 @@ admin_required = role_required(Role.ADMIN)
 
 
 class _RolePermission(BasePermission):
+    """The user's role is at least ``minimum`` and the request's token scope allows the method."""
+
     minimum: Role
 
     def has_permission(self, request, view) -> bool:
-        return bool(request.user and has_role(request.user, self.minimum))
+        from helpdesk.api_tokens import token_allows  # models are loaded by the time views run
+
+        if not (request.user and has_role(request.user, self.minimum)):
+            return False
+        if not token_allows(request):
+            raise ApiPermissionDenied("This API token is read-only.")
+        return True
 
 
 class IsAgent(_RolePermission):

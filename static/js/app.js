@@ -39,7 +39,8 @@
         moveTo(list, index < 0 ? 0 : index - 1);
         return true;
       case "Enter":
-        if (!current) return false;
+        // Enter on a focused link, button or menu keeps its own meaning.
+        if (!current || event.target.closest("a, button, summary")) return false;
         window.location.href = current.dataset.href;
         return true;
       case "x": {
@@ -130,6 +131,27 @@
     if (event.target.id === "select-all" || event.target.name === "bulk-ticket") {
       updateBulkCount();
     }
+  });
+
+  // ----- forms that ask first: <form data-confirm="question"> (no inline handlers under the CSP) -----
+
+  document.addEventListener("submit", (event) => {
+    const question = event.target.dataset.confirm;
+    if (question && !window.confirm(question)) event.preventDefault();
+  });
+
+  // ----- navigation menu (<details class="navmenu">): Escape or a click elsewhere closes it -----
+
+  document.addEventListener("keydown", (event) => {
+    const menu = document.querySelector(".navmenu[open]");
+    if (event.key !== "Escape" || !menu) return;
+    menu.open = false;
+    menu.querySelector("summary").focus();
+  });
+
+  document.addEventListener("click", (event) => {
+    const menu = document.querySelector(".navmenu[open]");
+    if (menu && !menu.contains(event.target)) menu.open = false;
   });
 
   // ----- presence: say goodbye when leaving a ticket, so others see it at once -----
