@@ -22,6 +22,7 @@ CUSTOMER_EDITABLE_FIELDS = (
     "signup_date",
     "external_id",
     "custom_fields",
+    "marketing_consent",
 )
 
 
