@@ -31,6 +31,7 @@ from tickets.services.imports import (
     start_import_job,
 )
 from tickets.services.privacy import erase_customer, export_customer_data
+from tickets.services.routing import reroute_open_tickets
 from tickets.services.rules import apply_routing, route_reply
 from tickets.services.saved_views import delete_view, save_view
 from tickets.services.sla import apply_sla_policy, flag_sla_breaches
@@ -50,8 +51,8 @@ __all__ = [
     "IngestOutcome",
     "IngestResult",
     "add_internal_note",
-    "apply_sla_policy",
     "apply_routing",
+    "apply_sla_policy",
     "bulk_update_tickets",
     "close_ticket",
     "create_customer",
@@ -63,8 +64,8 @@ __all__ = [
     "deliver_message",
     "erase_customer",
     "export_customer_data",
-    "flag_sla_breaches",
     "find_or_create_customer",
+    "flag_sla_breaches",
     "import_csv",
     "ingest_email",
     "organisation_for_email",
@@ -74,6 +75,7 @@ __all__ = [
     "register_import_kind",
     "reply_to_ticket",
     "reprocess_inbound_email",
+    "reroute_open_tickets",
     "route_reply",
     "route_ticket",
     "run_import_job",
