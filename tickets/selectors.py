@@ -4,9 +4,10 @@ Lists page with LIMIT page_size + 1 instead of counting: one extra row says whet
 exists, so a page costs the same at a thousand or a million matching rows.
 """
 
+from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.contrib.postgres.search import SearchQuery, SearchVector
 from django.db import connection
@@ -25,6 +26,7 @@ from django.db.models import (
     When,
 )
 from django.db.models.functions import Substr
+from django.urls import reverse
 from django.utils import timezone
 
 from helpdesk.audit import history_of
@@ -199,6 +201,100 @@ def _last_public_message_preview() -> Substr:
     return Substr(Subquery(latest), 1, PREVIEW_CHARS)
 
 
+@dataclass(frozen=True)
+class SLADue:
+    state: str  # "breached", "due_soon" or "on_track"
+    target: str
+    due_at: datetime | None
+
+
+def sla_due(ticket: Ticket) -> SLADue | None:
+    """The ticket's SLA state for a pill: a recorded breach wins, then the next target."""
+    if ticket.first_response_breached_at or ticket.resolution_breached_at:
+        target = "first response" if ticket.first_response_breached_at else "resolution"
+        return SLADue(SLA_BREACHED, target, None)
+    if not ticket.is_active:
+        return None
+    if ticket.first_response_at is None:
+        target, due_at = "first response", ticket.first_response_due_at
+    else:
+        target, due_at = "resolution", ticket.resolution_due_at
+    if due_at is None:
+        return None
+    left = due_at - timezone.now()
+    if left.total_seconds() < 0:
+        return SLADue(SLA_BREACHED, target, due_at)
+    return SLADue(SLA_DUE_SOON if left < SLA_DUE_SOON_WITHIN else "on_track", target, due_at)
+
+
+@dataclass(frozen=True, slots=True)
+class InboxRow:
+    """What one inbox row shows, worked out once here so that the template of a 50-row page
+    only prints values (template lookups and filters per row were most of the page's time)."""
+
+    pk: int
+    url: str
+    subject: str
+    preview: str
+    customer_name: str
+    status: str
+    status_label: str
+    priority: str
+    priority_label: str
+    channel_label: str
+    team_name: str
+    assignee_name: str
+    tag_names: list[str]
+    updated_at: datetime
+    sla: SLADue | None
+
+
+STATUS_LABELS = dict(Ticket.Status.choices)
+PRIORITY_LABELS = dict(Ticket.Priority.choices)
+CHANNEL_LABELS = dict(Ticket.Channel.choices)
+INBOX_COLUMNS = (
+    "subject", "status", "priority", "channel", "updated_at", "customer_id",
+    "first_response_at", "first_response_due_at", "resolution_due_at",
+    "first_response_breached_at", "resolution_breached_at",
+    "customer__name", "customer__email", "team__name",
+    "assignee__first_name", "assignee__last_name", "assignee__username",
+)  # fmt: skip
+# Any id works: the ticket URL is cut around it once per page instead of reversed per row.
+_URL_PLACEHOLDER_ID = 987654321
+
+
+def _tag_names_of(ticket_ids: list[int]) -> dict[int, list[str]]:
+    links = (
+        Ticket.tags.through.objects.filter(ticket_id__in=ticket_ids)
+        .order_by("tag__name")
+        .values_list("ticket_id", "tag__name")
+    )
+    names = defaultdict(list)
+    for ticket_id, name in links:
+        names[ticket_id].append(name)
+    return names
+
+
+def _inbox_row(ticket: Ticket, *, url: str, tag_names: list[str]) -> InboxRow:
+    return InboxRow(
+        pk=ticket.pk,
+        url=url,
+        subject=ticket.subject,
+        preview=ticket.preview or "",
+        customer_name=str(ticket.customer),
+        status=ticket.status,
+        status_label=STATUS_LABELS.get(ticket.status, ticket.status),
+        priority=ticket.priority,
+        priority_label=PRIORITY_LABELS.get(ticket.priority, ticket.priority),
+        channel_label=CHANNEL_LABELS.get(ticket.channel, ticket.channel),
+        team_name=ticket.team.name if ticket.team else "",
+        assignee_name=ticket.assignee.display_name if ticket.assignee else "",
+        tag_names=tag_names,
+        updated_at=ticket.updated_at,
+        sla=sla_due(ticket),
+    )
+
+
 def inbox_page(*, user: User, filters: Mapping, page: int = 1) -> BadgedPage:
     tickets = filtered_tickets(user=user, filters=filters)
     sort = SORTS.get(filters.get("sort") or "updated", SORTS["updated"])
@@ -207,12 +303,21 @@ def inbox_page(*, user: User, filters: Mapping, page: int = 1) -> BadgedPage:
     tickets = (
         tickets.order_by(*sort)
         .select_related("customer", "assignee", "team")
-        .prefetch_related("tags")
+        .only(*INBOX_COLUMNS)
         .annotate(preview=_last_public_message_preview())
-        .defer("search_document")
     )
-    rows, has_next = _page_of(tickets, number=page)
-    customer_ids = [ticket.customer_id for ticket in rows]
+    found, has_next = _page_of(tickets, number=page)
+    tag_names = _tag_names_of([ticket.pk for ticket in found])
+    url_start, url_end = reverse("tickets:ticket", args=[_URL_PLACEHOLDER_ID]).split(
+        str(_URL_PLACEHOLDER_ID)
+    )
+    rows = [
+        _inbox_row(
+            ticket, url=f"{url_start}{ticket.pk}{url_end}", tag_names=tag_names.get(ticket.pk, [])
+        )
+        for ticket in found
+    ]
+    customer_ids = [ticket.customer_id for ticket in found]
     return _badged_page(rows, customer_ids, number=page, has_next=has_next)
 
 

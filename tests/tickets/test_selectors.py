@@ -2,6 +2,7 @@ from datetime import timedelta
 from decimal import Decimal
 
 import pytest
+from django.urls import reverse
 from django.utils import timezone
 
 from tests import factories
@@ -160,6 +161,48 @@ class TestInboxRows:
         (row,) = selectors.inbox_page(user=agent, filters={}).rows
 
         assert row.preview == "our answer"
+
+    def test_a_row_carries_what_the_inbox_shows(self, agent):
+        # given
+        team = factories.TeamFactory(name="Billing")
+        ticket = _ticket(
+            subject="Refund",
+            status=Ticket.Status.ON_HOLD,
+            priority=Ticket.Priority.HIGH,
+            channel=Ticket.Channel.CHAT,
+            customer=factories.CustomerFactory(name="", email="ann@example.com"),
+            team=team,
+            assignee=factories.AgentFactory(first_name="Bo", last_name="Li"),
+        )
+        ticket.tags.set([factories.TagFactory(name="vip"), factories.TagFactory(name="billing")])
+        untouched = _ticket(minutes_ago=5)
+
+        # when
+        first, second = selectors.inbox_page(user=agent, filters={}).rows
+
+        # then
+        url = reverse("tickets:ticket", args=[ticket.pk])
+        assert (first.pk, first.url, first.subject) == (ticket.pk, url, "Refund")
+        assert (first.status_label, first.priority_label, first.channel_label) == (
+            "On hold",
+            "High",
+            "Chat",
+        )
+        assert (first.customer_name, first.team_name, first.assignee_name) == (
+            "ann@example.com",
+            "Billing",
+            "Bo Li",
+        )
+        assert first.tag_names == ["billing", "vip"] and first.sla is None
+        assert (second.pk, second.tag_names, second.assignee_name) == (untouched.pk, [], "")
+
+    def test_a_row_has_the_sla_state_of_its_next_target(self, agent):
+        due = timezone.now() + timedelta(minutes=20)
+        _ticket(first_response_due_at=due)
+
+        (row,) = selectors.inbox_page(user=agent, filters={}).rows
+
+        assert row.sla == selectors.SLADue("due_soon", "first response", due)
 
     def test_badges_come_from_one_provider_call_per_page(self, agent):
         first, second = _ticket(), _ticket()

@@ -1,9 +1,11 @@
 from datetime import datetime
 
 from django import template
+from django.contrib.humanize.templatetags.humanize import naturaltime
 from django.template.loader import render_to_string
 from django.utils import timezone
 from django.utils.formats import date_format
+from django.utils.html import format_html
 
 register = template.Library()
 
@@ -40,3 +42,17 @@ def _readable_time(text: str) -> str:
 def render_panel(context, panel) -> str:
     """A sidebar panel another app contributed, rendered with its own context."""
     return render_to_string(panel.template, dict(panel.context), request=context.get("request"))
+
+
+@register.simple_tag
+def time_ago(moment: datetime) -> str:
+    """``<time>`` with the moment as ISO 8601, "2025-06-03 14:05" as its tooltip and
+    "3 hours ago" as its text. Pages show it per row: one tag instead of three filters, and a
+    numeric tooltip because the localised long date cost more than the rest of a row."""
+    local = timezone.localtime(moment)
+    return format_html(
+        '<time datetime="{}" title="{}">{}</time>',
+        local.isoformat(),
+        local.strftime("%Y-%m-%d %H:%M"),
+        naturaltime(moment),
+    )
