@@ -13,7 +13,7 @@ HAS_USERS := from helpdesk.models import User; print(User.objects.exists())
 PRINT_LOGINS := from tickets.demo import DEMO_PASSWORD as pw; \
 	print(f"Demo data already seeded. Log in as admin, lead or agent (default password {pw}).")
 
-.PHONY: install run test lint
+.PHONY: install run test lint bench load
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -42,3 +42,16 @@ test: install
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+
+# Benchmarks on the local PostgreSQL and Redis; figures land in docs/benchmarks.md and the README.
+# SCALE=default (1M tickets, 100k customers), large (1M customers) or smoke (a quick check).
+SCALE ?= default
+LOAD_ARGS ?=
+
+bench: install
+	$(BIN)/python bench/run_all.py --scale $(SCALE)
+
+# gunicorn + Celery worker on 1M tickets, 50 agents and 20 emails/s for 60 s; e.g.
+# LOAD_ARGS="--tickets 10000 --duration 10 --scale smoke" for a quick check.
+load: install
+	$(BIN)/python bench/load/run.py $(LOAD_ARGS)
