@@ -52,3 +52,18 @@ def test_the_navigation_wraps_at_phone_width(page, login, screenshot, admin_user
 
     # then
     expect(page.get_by_test_id("nav-failed-emails")).to_be_hidden()
+
+
+def test_an_agent_on_a_lead_page_finds_the_way_back(page, login, screenshot, agent):
+    login(page, agent)
+
+    # when: the agent opens the SLA page, which is for leads
+    response = page.goto("/sla/")
+
+    # then: the 403 page says why, keeps the navigation, and leads back to the inbox
+    assert response.status == 403
+    expect(page.get_by_test_id("error-page")).to_contain_text("This page is not open to you")
+    expect(page.get_by_test_id("nav-inbox")).to_be_visible()
+    screenshot(page, "nav-04-forbidden")
+    page.get_by_test_id("error-back").click()
+    expect(page.get_by_test_id("nav-inbox")).to_have_attribute("aria-current", "page")
