@@ -26,6 +26,13 @@ README_END = "<!-- benchmarks:end -->"
 STEP_ORDER = ("inbox", "imports", "segmentation", "routing", "load")
 
 
+def write_to_scratch() -> None:
+    """Keep a trial run's figures out of docs/ and the README."""
+    global FIGURES, TABLE, README
+    FIGURES, TABLE = RESULTS / "benchmarks.json", RESULTS / "benchmarks.md"
+    README = None
+
+
 def machine() -> str:
     """nproc, RAM, CPU model and PostgreSQL version, in one short line."""
     memory_kib = int(re.search(r"MemTotal:\s+(\d+)", Path("/proc/meminfo").read_text())[1])
@@ -64,10 +71,11 @@ def _verdict(met: bool | None) -> str:
 
 
 def _in_order(figures: dict) -> list[dict]:
-    return sorted(
-        figures.values(),
-        key=lambda step: STEP_ORDER.index(step["name"]) if step["name"] in STEP_ORDER else 99,
-    )
+    def position(step: dict) -> tuple[int, str]:
+        name = step["name"].split(" (")[0]
+        return STEP_ORDER.index(name) if name in STEP_ORDER else len(STEP_ORDER), step["name"]
+
+    return sorted(figures.values(), key=position)
 
 
 def table(figures: dict) -> str:
@@ -100,6 +108,8 @@ def render(figures: dict) -> None:
         "the machine is shared, so a high load average means slower figures than on a quiet "
         "machine.\n\n" + table(figures) + "\n\n" + details.strip() + "\n"
     )
+    if README is None:
+        return
     readme = README.read_text()
     if README_START in readme and README_END in readme:
         head, rest = readme.split(README_START, 1)

@@ -4,10 +4,12 @@
 
 Scales: ``default`` is 1,000,000 tickets for the inbox, 1,000,000 purchase rows for the
 import, 100,000 customers for the segmentation, 200 rules on 10,000 tickets for routing;
-``large`` is the same with 1,000,000 customers for the segmentation; ``smoke`` is a small
-run that checks the plumbing in a few minutes. Each script runs in its own process and its
-own database (hd_bench_<name>); its output goes to bench/results/<name>.log and its last
-``RESULT key=value ...`` line becomes rows of docs/benchmarks.md (see bench/report.py).
+``large`` is the same with 1,000,000 customers for the segmentation; ``smoke`` is a small run
+that checks the plumbing in a few minutes and writes its table to bench/results/ only. Each
+script runs in its own process and its own database (hd_bench_<name>, the size appended when
+it is not the default's, so data built at each size is reused); its output goes to
+bench/results/<name>.log and its last ``RESULT key=value ...`` line becomes rows of
+docs/benchmarks.md (see bench/report.py).
 A script that is missing or fails gets a row that says so.
 """
 
@@ -37,10 +39,18 @@ STEP_TIMEOUT_SECONDS = 3600
 class Step:
     name: str
     script: str
-    arguments: Callable[[dict], list[str]]
+    size_flag: str
+    size: str  # its key in SCALES
     rows: Callable[[dict, str], list[dict]]
     database: str
     database_flag: bool = False  # the script takes --database, else DATABASE_URL
+    extra: tuple[str, ...] = ()
+
+    def database_at(self, size: int) -> str:
+        """Data built at another size lives in another database, so that runs at each size
+        reuse their own."""
+        default = SCALES["default"][self.size]
+        return self.database if size == default else f"{self.database}_{size}"
 
 
 def _at_most(value: str, limit: float) -> bool:
@@ -123,39 +133,19 @@ def routing_rows(result: dict, log: str) -> list[dict]:
 
 
 STEPS = (
-    Step(
-        "inbox",
-        "inbox.py",
-        lambda scale: ["--tickets", str(scale["tickets"])],
-        inbox_rows,
-        "hd_bench_inbox",
-    ),
-    Step(
-        "imports",
-        "imports.py",
-        lambda scale: ["--rows", str(scale["rows"])],
-        imports_rows,
-        "hd_bench_imports",
-        database_flag=True,
-    ),
+    Step("inbox", "inbox.py", "--tickets", "tickets", inbox_rows, "hd_bench_inbox"),
+    Step("imports", "imports.py", "--rows", "rows", imports_rows, "hd_bench_imports", True),
     Step(
         "segmentation",
         "segmentation.py",
-        lambda scale: [
-            *("--customers", str(scale["customers"])),
-            "--reuse",
-        ],
+        "--customers",
+        "customers",
         segmentation_rows,
         "hd_bench_segments",
-        database_flag=True,
+        True,
+        ("--reuse",),
     ),
-    Step(
-        "routing",
-        "routing.py",
-        lambda scale: ["--tickets", str(scale["routed"])],
-        routing_rows,
-        "hd_bench_routing",
-    ),
+    Step("routing", "routing.py", "--tickets", "routed", routing_rows, "hd_bench_routing"),
 )
 
 
@@ -171,15 +161,14 @@ def run_step(step: Step, scale: dict, machine: str, scale_name: str) -> list[dic
         return [report.row(step.name, "n/a", f"not run: bench/{step.script} does not exist", False,
                            load_average="n/a", **context)]  # fmt: skip
     log_path = report.RESULTS / f"{step.name}.log"
-    # A smoke run must not replace the full-scale data that later runs reuse.
-    database = step.database + ("_smoke" if scale_name == "smoke" else "")
+    database = step.database_at(scale[step.size])
     environment = {
         **os.environ,
         "DATABASE_URL": f"{report.SERVER}/{database}",
         "REDIS_URL": os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/14"),
     }
     environment.pop("DJANGO_SETTINGS_MODULE", None)
-    command = [sys.executable, str(script), *step.arguments(scale)]
+    command = [sys.executable, str(script), step.size_flag, str(scale[step.size]), *step.extra]
     if step.database_flag:
         command += ["--database", database]
     print(f"== {step.name}: {' '.join(command[1:])} (log: {log_path})", flush=True)
@@ -222,10 +211,14 @@ def main() -> None:
     machine = report.machine()
     print(f"machine: {machine}; load average {report.load_average()}", flush=True)
     all_met = True
+    if args.scale == "smoke":
+        report.write_to_scratch()
+    scale = SCALES[args.scale]
     for step in STEPS:
         if not chosen or step.name in chosen:
-            rows = run_step(step, SCALES[args.scale], machine, args.scale)
-            report.save(step.name, rows)
+            rows = run_step(step, scale, machine, args.scale)
+            at_default = scale[step.size] == SCALES["default"][step.size]
+            report.save(step.name if at_default else f"{step.name} ({args.scale})", rows)
             all_met &= all(row["met"] is not False for row in rows)
     print(report.TABLE.read_text())
     sys.exit(0 if all_met else 1)

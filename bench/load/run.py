@@ -51,7 +51,9 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--template", default="hd_bench_inbox")
     parser.add_argument("--database", default="hd_bench_load")
     parser.add_argument("--redis", default="redis://127.0.0.1:6379/14")
-    parser.add_argument("--scale", default="default", help="label for the table")
+    parser.add_argument(
+        "--scale", default="default", help="label for the table; smoke: table in bench/results/"
+    )
     return parser.parse_args()
 
 
@@ -183,6 +185,8 @@ def main() -> None:
     args = parse_args()
     think = tuple(float(value) for value in args.think.split(","))
     LOGS.mkdir(parents=True, exist_ok=True)
+    if args.scale == "smoke":
+        report.write_to_scratch()
     template_url = f"{report.SERVER}/{args.template}"
     url = f"{report.SERVER}/{args.database}"
     prepare_template(template_url, args.tickets)
