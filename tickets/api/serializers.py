@@ -62,8 +62,8 @@ class TagSerializer(serializers.ModelSerializer):
 class TicketSerializer(serializers.ModelSerializer):
     number = serializers.IntegerField(read_only=True)
     customer = CustomerRefSerializer(read_only=True)
-    team = TeamRefSerializer(read_only=True)
-    assignee = UserRefSerializer(read_only=True)
+    team = TeamRefSerializer(read_only=True, allow_null=True)
+    assignee = UserRefSerializer(read_only=True, allow_null=True)
     tags = TagNamesField(read_only=True)
 
     class Meta:
@@ -161,7 +161,7 @@ class AttachmentSerializer(serializers.ModelSerializer):
 
 
 class MessageSerializer(serializers.ModelSerializer):
-    author = UserRefSerializer(read_only=True)
+    author = UserRefSerializer(read_only=True, allow_null=True)
     attachments = AttachmentSerializer(many=True, read_only=True)
 
     class Meta:
