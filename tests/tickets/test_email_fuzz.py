@@ -1,5 +1,7 @@
 """Property: whatever bytes arrive, ``ingest_email`` returns, and the raw bytes are stored."""
 
+import os
+
 import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
@@ -9,6 +11,8 @@ from tickets import services
 from tickets.models import InboundEmail
 from tickets.services import IngestOutcome
 
+# 200 in the normal suite; the long run sets FUZZ_EXAMPLES=10000.
+FUZZ_EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "200"))
 HEADER_NAMES = [
     "From",
     "To",
@@ -98,7 +102,7 @@ def mailbox(db):
 
 
 @settings(
-    max_examples=200,
+    max_examples=FUZZ_EXAMPLES,
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
