@@ -9,11 +9,11 @@ from tickets.views import (
     inbox,
     kb,
     organisations,
+    rules,
     sla,
     ticket,
 )
 from tickets.views import privacy as privacy_views
-from tickets.views import rules
 
 app_name = "tickets"
 
