@@ -15,9 +15,15 @@ Fixtures:
     "password") and waits for the inbox.
 ``screenshot``
     ``screenshot(page, name)`` saves the whole page as ``test-artifacts/screenshots/<name>.png``.
+``wait_for``
+    ``wait_for(condition, timeout=15, what="...")`` polls ``condition()`` until it is truthy and
+    returns its value, or fails naming ``what``.
+``smtp_server`` (tests/smtp.py)
+    A real SMTP server that Django's mail goes to; ``smtp_server.messages`` are what it accepted.
 """
 
 import os
+import time
 from pathlib import Path
 
 import pytest
@@ -69,7 +75,9 @@ def browser():
 
 
 @pytest.fixture
-def page(browser, live_server):
+def page(browser, live_server, django_db_serialized_rollback):
+    # Serialized rollback puts back the rows data migrations seeded (the default
+    # segmentations), which flushing the committed database after each test would remove.
     context = browser.new_context(base_url=live_server.url, viewport={"width": 1280, "height": 800})
     context.set_default_timeout(10_000)
     page = context.new_page()
@@ -100,3 +108,17 @@ def screenshot():
         return path
 
     return save
+
+
+@pytest.fixture
+def wait_for():
+    def wait(condition, *, timeout: float = 15, what: str = "condition"):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            value = condition()
+            if value:
+                return value
+            time.sleep(0.1)
+        pytest.fail(f"timed out after {timeout}s waiting for {what}")
+
+    return wait

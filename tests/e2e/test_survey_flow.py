@@ -2,12 +2,9 @@
 to the ticket, the customer profile and the per-segment report."""
 
 import re
-import socket
-from email import message_from_bytes, policy
 from urllib.parse import urlsplit
 
 import pytest
-from aiosmtpd.controller import Controller
 from django.core.cache import cache
 from django.urls import reverse
 from playwright.sync_api import expect
@@ -19,33 +16,6 @@ from tests.segments.test_selectors import make_current_run
 from tickets import services
 
 SURVEY_LINK = re.compile(r"https?://\S+/surveys/s/\S+/")
-
-
-class Inbox:
-    """An aiosmtpd handler keeping every message it accepts."""
-
-    def __init__(self):
-        self.messages = []
-
-    async def handle_DATA(self, server, session, envelope):
-        self.messages.append(message_from_bytes(envelope.content, policy=policy.default))
-        return "250 Message accepted for delivery"
-
-
-@pytest.fixture
-def smtp_inbox(settings):
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    inbox = Inbox()
-    controller = Controller(inbox, hostname="127.0.0.1", port=port)
-    controller.start()
-    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
-    settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", port
-    settings.EMAIL_HOST_USER = settings.EMAIL_HOST_PASSWORD = ""
-    settings.EMAIL_USE_TLS = settings.EMAIL_USE_SSL = False
-    yield inbox
-    controller.stop()
 
 
 @pytest.fixture
@@ -67,7 +37,7 @@ def ticket_in_segment(agent, settings):
 
 
 def test_a_rating_reaches_the_ticket_the_profile_and_the_segment_report(
-    page, login, screenshot, agent, ticket_in_segment, smtp_inbox, wait_for
+    page, login, screenshot, agent, ticket_in_segment, smtp_server, wait_for
 ):
     ticket = ticket_in_segment
 
@@ -80,7 +50,7 @@ def test_a_rating_reaches_the_ticket_the_profile_and_the_segment_report(
 
     # and the periodic job invites and emails the customer
     invite_solved_tickets.delay()
-    email = wait_for(lambda: smtp_inbox.messages, what="the survey email")[0]
+    email = wait_for(lambda: smtp_server.messages, what="the survey email")[0]
 
     # then: the survey email arrived at the SMTP server, with a link
     assert email["To"] == "cleo@example.com"
@@ -133,19 +103,3 @@ def test_a_rating_reaches_the_ticket_the_profile_and_the_segment_report(
     assert values["Tickets"] == "1"
     expect(page.get_by_test_id("chart-csat")).to_contain_text("CSAT mean per week")
     screenshot(page, "survey-06-segment-report")
-
-
-@pytest.fixture
-def wait_for():
-    import time
-
-    def wait(condition, *, timeout: float = 15, what: str = "condition"):
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            value = condition()
-            if value:
-                return value
-            time.sleep(0.1)
-        pytest.fail(f"timed out after {timeout}s waiting for {what}")
-
-    return wait

@@ -1,11 +1,9 @@
 """Outbound mail through a real SMTP server (aiosmtpd) and the customer's answer threading back."""
 
 import re
-import socket
 from email import message_from_bytes, policy
 
 import pytest
-from aiosmtpd.controller import Controller
 
 from tests.factories import AgentFactory, MailboxFactory
 from tests.tickets.emails import raw_email, reply_to
@@ -16,43 +14,6 @@ from tickets.services import IngestOutcome
 pytestmark = pytest.mark.integration
 
 OUR_ID = re.compile(r"^<t(\d+)\.m(\d+)\.[0-9a-f]{16}@helpdesk\.localhost>$")
-
-
-class Recorder:
-    """An SMTP server's message handler: keeps what it accepts, or refuses recipients."""
-
-    def __init__(self):
-        self.envelopes = []
-        self.refuse_recipients_with = ""
-
-    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
-        if self.refuse_recipients_with:
-            return self.refuse_recipients_with
-        envelope.rcpt_tos.append(address)
-        return "250 OK"
-
-    async def handle_DATA(self, server, session, envelope):
-        self.envelopes.append(envelope)
-        return "250 Message accepted for delivery"
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-@pytest.fixture
-def smtp_server(settings):
-    recorder = Recorder()
-    controller = Controller(recorder, hostname="127.0.0.1", port=free_port())
-    controller.start()
-    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
-    settings.EMAIL_HOST, settings.EMAIL_PORT = controller.hostname, controller.port
-    settings.EMAIL_HOST_USER = settings.EMAIL_HOST_PASSWORD = ""
-    settings.EMAIL_USE_TLS = settings.EMAIL_USE_SSL = False
-    yield recorder
-    controller.stop()
 
 
 @pytest.fixture

@@ -41,6 +41,25 @@ def saved_rule(name="VIP to Tier 2", **fields) -> RoutingRule:
     )
 
 
+def test_saving_from_the_htmx_editor_sends_the_browser_to_the_rule_list(lead_client):
+    TeamFactory(name="Tier 2", slug="tier-2")
+
+    response = lead_client.post(reverse("tickets:rule_create"), rule_post(), HTTP_HX_REQUEST="true")
+
+    assert response.status_code == 200
+    assert response["HX-Redirect"] == reverse("tickets:rules")
+    assert RoutingRule.objects.filter(name="VIP to Tier 2").exists()
+
+
+def test_team_actions_offer_the_teams_by_name(lead_client):
+    TeamFactory(name="Tier 2", slug="tier-2")
+
+    response = lead_client.get(reverse("tickets:rule_create"))
+
+    assert response.context["actions"][0]["suggestions"] == [("tier-2", "Tier 2")]
+    assert b'<option value="tier-2">Tier 2</option>' in response.content
+
+
 @pytest.mark.parametrize(
     "url_name", ["tickets:rules", "tickets:rule_create", "tickets:rule_dry_run"]
 )

@@ -4,7 +4,9 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.http import HttpResponseBadRequest
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
+from django_htmx.http import HttpResponseClientRedirect
 
 from helpdesk.permissions import lead_required
 from tickets import routing
@@ -87,7 +89,7 @@ def _choices() -> dict:
         "operators": list(routing.OPERATORS.items()),
         "operators_by_kind": routing.OPERATORS_BY_KIND,
         "actions": [(name, spec.label) for name, spec in routing.ACTIONS.items()],
-        "teams": list(Team.objects.values_list("slug", "name")),
+        "team": list(Team.objects.values_list("slug", "name")),
         "mailboxes": [(slug, slug) for slug in Mailbox.objects.values_list("slug", flat=True)],
         "segments": segment_choices,
         "priority": list(Ticket.Priority.choices),
@@ -156,7 +158,7 @@ def _editor(request, rule: RoutingRule | None):
             status = 400
         else:
             if wants == "save":
-                return redirect("tickets:rules")
+                return _to_rule_list(request)
     elif wants in ("save", "dry_run"):
         status = 400
     choices = _choices()
@@ -228,6 +230,13 @@ def rule_toggle(request, rule_id: int):
     rule = get_object_or_404(RoutingRule, pk=rule_id)
     rule_services.set_rule_active(rule=rule, active=not rule.active, actor=request.user)
     return _list_or_redirect(request)
+
+
+def _to_rule_list(request):
+    # An htmx post would follow a plain redirect inside the form's swap target.
+    if request.htmx:
+        return HttpResponseClientRedirect(reverse("tickets:rules"))
+    return redirect("tickets:rules")
 
 
 def _list_or_redirect(request):
