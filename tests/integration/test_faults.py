@@ -95,26 +95,26 @@ def web_server(database_url: str):
         "CONN_MAX_AGE": "600",
         "REDIS_URL": "",
     }
-    log = tempfile.TemporaryFile()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "helpdesk.wsgi", "-b", f"127.0.0.1:{port}", "-w", "1"],
-        cwd=settings.BASE_DIR,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while _get(f"{base}/healthz/")[0] is None:
-            if process.poll() is not None or time.monotonic() > deadline:
-                log.seek(0)
-                pytest.fail(f"gunicorn did not start:\n{log.read().decode()[-3000:]}")
-            time.sleep(0.2)
-        yield base, process
-    finally:
-        process.terminate()
-        process.wait(timeout=20)
+    with tempfile.TemporaryFile() as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "gunicorn", "helpdesk.wsgi", "-b", f"127.0.0.1:{port}"],
+            cwd=settings.BASE_DIR,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        base = f"http://127.0.0.1:{port}"
+        try:
+            deadline = time.monotonic() + 30
+            while _get(f"{base}/healthz/")[0] is None:
+                if process.poll() is not None or time.monotonic() > deadline:
+                    log.seek(0)
+                    pytest.fail(f"gunicorn did not start:\n{log.read().decode()[-3000:]}")
+                time.sleep(0.2)
+            yield base, process
+        finally:
+            process.terminate()
+            process.wait(timeout=20)
 
 
 def _get(url: str) -> tuple[int | None, dict, str]:
