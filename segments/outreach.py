@@ -6,7 +6,6 @@ Sending is at most once per customer and campaign: each recipient is a row, uniq
 in the same transaction that marks it sent, so an SMTP error leaves it pending for the retry.
 """
 
-import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -23,7 +22,7 @@ from helpdesk.jobs import enqueue_on_commit
 from helpdesk.models import User
 from segments.models import Campaign, CampaignRecipient, Segment
 from tickets.models import Customer
-from tickets.services.canned import render_placeholders
+from tickets.services.canned import placeholder_list, render_placeholders, unknown_placeholders
 from tickets.services.privacy import ERASED_EMAIL_SUFFIX
 
 BATCH_SIZE = 100
@@ -32,8 +31,6 @@ STALLED_AFTER = timedelta(minutes=10)
 PLACEHOLDERS = ("customer.first_name", "customer.name", "customer.email", "segment.name")
 UNSUBSCRIBE_SALT = "segments.outreach.unsubscribe"
 TEST_PREFIX = "[Test] "
-_BRACES = re.compile(r"\{\{(.*?)\}\}", re.DOTALL)
-_CUSTOM = re.compile(r"custom\.[A-Za-z0-9_-]+")
 
 
 def audience(segment: Segment) -> QuerySet[Customer]:
@@ -46,17 +43,12 @@ def audience(segment: Segment) -> QuerySet[Customer]:
     ).exclude(email__endswith=ERASED_EMAIL_SUFFIX)
 
 
-def unknown_placeholders(text: str) -> list[str]:
-    names = (name.strip() for name in _BRACES.findall(text))
-    return [name for name in names if name not in PLACEHOLDERS and not _CUSTOM.fullmatch(name)]
-
-
 def _check_placeholders(**texts: str) -> None:
-    known = ", ".join("{{ " + name + " }}" for name in (*PLACEHOLDERS, "custom.<field>"))
+    known = placeholder_list(PLACEHOLDERS)
     errors = {
         field: f"Unknown placeholder {', '.join(unknown)}. Use one of: {known}."
         for field, text in texts.items()
-        if (unknown := unknown_placeholders(text))
+        if (unknown := unknown_placeholders(text, known=PLACEHOLDERS))
     }
     if errors:
         raise ValidationError(errors)

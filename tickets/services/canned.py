@@ -33,9 +33,14 @@ _CUSTOM = re.compile(r"custom\.[A-Za-z0-9_-]+")
 _SEGMENT_SLUG = re.compile(r"[a-z0-9_-]+/[a-z0-9_-]+")
 
 
-def unknown_placeholders(body: str) -> list[str]:
+def unknown_placeholders(body: str, *, known: Iterable[str] = PLACEHOLDERS) -> list[str]:
     names = (match.strip() for match in _BRACES.findall(body))
-    return [name for name in names if name not in PLACEHOLDERS and not _CUSTOM.fullmatch(name)]
+    return [name for name in names if name not in known and not _CUSTOM.fullmatch(name)]
+
+
+def placeholder_list(known: Iterable[str] = PLACEHOLDERS) -> str:
+    """The placeholders a text may use, written as in the text, for help texts and errors."""
+    return ", ".join(_braced(name) for name in (*known, "custom.<field>"))
 
 
 def render_placeholders(body: str, values: Mapping[str, str]) -> str:
@@ -104,9 +109,10 @@ def save_canned_reply(
     """Create (``canned_reply=None``) or update; ``owner=None`` shares it with every agent."""
     unknown = unknown_placeholders(body)
     if unknown:
-        known = ", ".join(_braced(name) for name in (*PLACEHOLDERS, "custom.<field>"))
         refused = ", ".join(_braced(name) for name in unknown)
-        raise ValidationError({"body": f"Unknown placeholder {refused}. Use one of: {known}."})
+        raise ValidationError(
+            {"body": f"Unknown placeholder {refused}. Use one of: {placeholder_list()}."}
+        )
     canned_reply = canned_reply or CannedReply()
     canned_reply.title = title.strip()
     canned_reply.body = body
