@@ -17,7 +17,7 @@ from segments.forms import (
     criteria_from,
 )
 from segments.models import Segment, Segmentation, SegmentRun
-from tickets.forms import add_service_errors
+from tickets.forms import service_errors_on
 
 TREND_CHART = {"width": 300, "height": 90, "pad": 8}
 
@@ -123,20 +123,15 @@ def segment_export(request, segment_id: int):
 def segment_edit(request, segment_id: int):
     segment = get_object_or_404(Segment.objects.select_related("segmentation"), pk=segment_id)
     form = SegmentProfileForm(request.POST or None, segment=segment)
-    status = 200
-    if request.method == "POST":
-        status = 400
-        if form.is_valid():
-            try:
-                services.update_segment_profile(
-                    segment=segment, editor=request.user, data=form.profile_data()
-                )
-            except ValidationError as error:
-                add_service_errors(form, error)
-            else:
-                messages.success(request, f"Saved the profile of {segment.label}.")
-                return redirect("segments:segment", segment_id=segment.pk)
+    if request.method == "POST" and form.is_valid():
+        with service_errors_on(form):
+            services.update_segment_profile(
+                segment=segment, editor=request.user, data=form.profile_data()
+            )
+            messages.success(request, f"Saved the profile of {segment.label}.")
+            return redirect("segments:segment", segment_id=segment.pk)
     context = {"segment": segment, "form": form}
+    status = 400 if request.method == "POST" else 200
     return render(request, "segments/segment_edit.html", context, status=status)
 
 
@@ -166,32 +161,27 @@ def _rule_segment_form(request, segmentation: Segmentation, *, segment: Segment 
         columns=services.feature_columns(),
         criteria=segment.criteria if segment else (),
     )
-    status = 200
-    if request.method == "POST":
-        status = 400
-        if form.is_valid() and criteria.is_valid():
-            match, rows = form.cleaned_data["match"], criteria_from(criteria)
-            try:
-                # Counting also checks each value against its column's type in today's data.
-                count = selectors.preview_rule_segment(criteria=rows, match=match)
-                saved = services.save_rule_segment(
-                    segmentation=segmentation,
-                    segment=segment,
-                    name=form.cleaned_data["name"],
-                    match=match,
-                    criteria=rows,
-                    editor=request.user,
-                )
-            except ValidationError as error:
-                add_service_errors(form, error)
-            else:
-                messages.success(
-                    request,
-                    f"Saved {saved.label}: {count} customers match now; "
-                    "the next run gives them the badge.",
-                )
-                return redirect("segments:segment", segment_id=saved.pk)
+    if request.method == "POST" and form.is_valid() and criteria.is_valid():
+        match, rows = form.cleaned_data["match"], criteria_from(criteria)
+        with service_errors_on(form):
+            # Counting also checks each value against its column's type in today's data.
+            count = selectors.preview_rule_segment(criteria=rows, match=match)
+            saved = services.save_rule_segment(
+                segmentation=segmentation,
+                segment=segment,
+                name=form.cleaned_data["name"],
+                match=match,
+                criteria=rows,
+                editor=request.user,
+            )
+            messages.success(
+                request,
+                f"Saved {saved.label}: {count} customers match now; "
+                "the next run gives them the badge.",
+            )
+            return redirect("segments:segment", segment_id=saved.pk)
     context = {"segmentation": segmentation, "segment": segment, "form": form, "criteria": criteria}
+    status = 400 if request.method == "POST" else 200
     return render(request, "segments/rule_segment_form.html", context, status=status)
 
 

@@ -12,7 +12,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from helpdesk.permissions import lead_required, public_view
 from segments import outreach, selectors
 from segments.models import Campaign
-from tickets.forms import add_service_errors
+from tickets.forms import service_errors_on
 from tickets.models import Customer
 
 
@@ -46,11 +46,8 @@ def campaign_list(request):
 def campaign_new(request):
     form = CampaignForm(request.POST or None, initial={"segment": request.GET.get("segment")})
     if request.method == "POST" and form.is_valid():
-        try:
+        with service_errors_on(form):
             campaign = outreach.create_campaign(author=request.user, **form.cleaned_data)
-        except ValidationError as error:
-            add_service_errors(form, error)
-        else:
             return redirect("segments:campaign", campaign_id=campaign.pk)
     status = 400 if form.errors else 200
     return render(request, "segments/outreach/new.html", {"form": form}, status=status)

@@ -1,5 +1,7 @@
 """Forms that parse the HTML views' input; the views hand the cleaned data to services/selectors."""
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from urllib.parse import parse_qsl, urlencode
 
 from django import forms
@@ -46,6 +48,16 @@ def add_service_errors(form: forms.Form, error: forms.ValidationError) -> None:
         return
     for field, errors in error.error_dict.items():
         form.add_error(field if field in form.fields else None, errors)
+
+
+@contextmanager
+def service_errors_on(form: forms.Form) -> Iterator[None]:
+    """Run a service call; a ValidationError it raises goes onto the form instead of up, and
+    the code after the ``with`` block (the form shown again) runs."""
+    try:
+        yield
+    except forms.ValidationError as error:
+        add_service_errors(form, error)
 
 
 class TagListField(forms.CharField):

@@ -1,7 +1,7 @@
 """Canned replies: the list and editor, and the reply box's suggestions and insertions."""
 
 from django import forms
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import PermissionDenied
 from django.db.models import Q
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
@@ -11,33 +11,28 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from helpdesk.permissions import agent_required
 from helpdesk.roles import Role, has_role
 from tickets.extensions import badges_for_customers
-from tickets.forms import add_service_errors
+from tickets.forms import service_errors_on
 from tickets.models import Article, CannedReply, Ticket
 from tickets.services.canned import (
-    PLACEHOLDERS,
     canned_replies_visible_to,
     delete_canned_reply,
+    placeholder_list,
     save_canned_reply,
     segment_slugs_of,
     suggested_canned_replies,
     use_canned_reply,
 )
 from tickets.services.kb import search_articles, suggested_articles
+from tickets.views.editing import render_form_page, split_slugs
 
 MAX_SUGGESTIONS = 8
-
-
-def split_slugs(text: str) -> list[str]:
-    return [slug.strip() for slug in text.replace("\n", ",").split(",") if slug.strip()]
 
 
 class CannedReplyForm(forms.Form):
     title = forms.CharField(max_length=200)
     body = forms.CharField(
         widget=forms.Textarea(attrs={"rows": 8}),
-        help_text="Placeholders: "
-        + ", ".join("{{ " + name + " }}" for name in PLACEHOLDERS)
-        + ", {{ custom.<field> }}",
+        help_text="Placeholders: " + placeholder_list(),
     )
     folder = forms.CharField(max_length=100, required=False)
     segments = forms.CharField(
@@ -93,34 +88,28 @@ def canned_edit(request, reply_id: int | None = None):
     can_share = has_role(request.user, Role.LEAD)
     initial = CannedReplyForm.initial_for(reply) if reply else {"shared": can_share}
     form = CannedReplyForm(request.POST or None, can_share=can_share, initial=initial)
-    status = 200
-    if request.method == "POST":
-        status = 400
-        if form.is_valid():
-            data = form.cleaned_data
-            try:
-                save_canned_reply(
-                    canned_reply=reply,
-                    title=data["title"],
-                    body=data["body"],
-                    folder=data["folder"],
-                    owner=None if data.get("shared") else request.user,
-                    segment_slugs=split_slugs(data["segments"]),
-                    actor=request.user,
-                )
-            except ValidationError as error:
-                add_service_errors(form, error)
-            else:
-                return redirect("tickets:canned_replies")
-    context = {
-        "form": form,
-        "title": f"Edit “{reply.title}”" if reply else "New canned reply",
-        "back_url": reverse("tickets:canned_replies"),
-        "back_label": "Canned replies",
-        "testid": "canned-form",
-        "delete_url": reverse("tickets:canned_delete", args=[reply.pk]) if reply else "",
-    }
-    return render(request, "tickets/canned/form_page.html", context, status=status)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        with service_errors_on(form):
+            save_canned_reply(
+                canned_reply=reply,
+                title=data["title"],
+                body=data["body"],
+                folder=data["folder"],
+                owner=None if data.get("shared") else request.user,
+                segment_slugs=split_slugs(data["segments"]),
+                actor=request.user,
+            )
+            return redirect("tickets:canned_replies")
+    return render_form_page(
+        request,
+        form,
+        title=f"Edit “{reply.title}”" if reply else "New canned reply",
+        back_url=reverse("tickets:canned_replies"),
+        back_label="Canned replies",
+        testid="canned-form",
+        delete_url=reverse("tickets:canned_delete", args=[reply.pk]) if reply else "",
+    )
 
 
 @agent_required

@@ -1,11 +1,10 @@
-from django.core.exceptions import ValidationError
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods
 
 from helpdesk.permissions import agent_required
 from tickets import selectors, services
-from tickets.forms import CustomerForm, CustomerListFilterForm, add_service_errors
+from tickets.forms import CustomerForm, CustomerListFilterForm, service_errors_on
 from tickets.models import Customer, Tag
 
 
@@ -43,20 +42,15 @@ def customer_detail(request, customer_id: int):
 def customer_edit(request, customer_id: int):
     customer = _profile_or_404(customer_id).customer
     form = CustomerForm(request.POST or None, customer=customer)
-    status = 200
-    if request.method == "POST":
-        status = 400
-        if form.is_valid():
-            try:
-                services.update_customer(
-                    customer=customer,
-                    actor=request.user,
-                    data=form.profile_data(),
-                    tags=form.cleaned_data["tags"],
-                )
-            except ValidationError as error:
-                add_service_errors(form, error)
-            else:
-                return redirect("tickets:customer", customer_id=customer.pk)
+    if request.method == "POST" and form.is_valid():
+        with service_errors_on(form):
+            services.update_customer(
+                customer=customer,
+                actor=request.user,
+                data=form.profile_data(),
+                tags=form.cleaned_data["tags"],
+            )
+            return redirect("tickets:customer", customer_id=customer.pk)
     context = {"customer": customer, "form": form}
+    status = 400 if request.method == "POST" else 200
     return render(request, "tickets/customer_edit.html", context, status=status)

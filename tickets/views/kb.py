@@ -1,17 +1,16 @@
 """Knowledge base: the leads' editor and the public help centre."""
 
 from django import forms
-from django.core.exceptions import ValidationError
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from helpdesk.permissions import lead_required, public_view
-from tickets.forms import add_service_errors
+from tickets.forms import service_errors_on
 from tickets.models import Article
 from tickets.services.kb import delete_article, render_markdown, save_article, search_articles
-from tickets.views.canned import split_slugs
+from tickets.views.editing import render_form_page, split_slugs
 
 PUBLIC_RESULTS = 50
 
@@ -57,35 +56,29 @@ def article_edit(request, article_id: int | None = None):
     article = get_object_or_404(Article, pk=article_id) if article_id else None
     initial = ArticleForm.initial_for(article) if article else None
     form = ArticleForm(request.POST or None, initial=initial)
-    status = 200
-    if request.method == "POST":
-        status = 400
-        if form.is_valid():
-            data = form.cleaned_data
-            try:
-                save_article(
-                    article=article,
-                    title=data["title"],
-                    slug=data["slug"],
-                    body=data["body"],
-                    category=data["category"],
-                    published=data["published"],
-                    segment_slugs=split_slugs(data["segments"]),
-                    actor=request.user,
-                )
-            except ValidationError as error:
-                add_service_errors(form, error)
-            else:
-                return redirect("tickets:articles")
-    context = {
-        "form": form,
-        "title": f"Edit “{article.title}”" if article else "New article",
-        "back_url": reverse("tickets:articles"),
-        "back_label": "Knowledge base",
-        "testid": "article-form",
-        "delete_url": reverse("tickets:article_delete", args=[article.pk]) if article else "",
-    }
-    return render(request, "tickets/canned/form_page.html", context, status=status)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        with service_errors_on(form):
+            save_article(
+                article=article,
+                title=data["title"],
+                slug=data["slug"],
+                body=data["body"],
+                category=data["category"],
+                published=data["published"],
+                segment_slugs=split_slugs(data["segments"]),
+                actor=request.user,
+            )
+            return redirect("tickets:articles")
+    return render_form_page(
+        request,
+        form,
+        title=f"Edit “{article.title}”" if article else "New article",
+        back_url=reverse("tickets:articles"),
+        back_label="Knowledge base",
+        testid="article-form",
+        delete_url=reverse("tickets:article_delete", args=[article.pk]) if article else "",
+    )
 
 
 @lead_required

@@ -9,9 +9,10 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods
 
 from helpdesk.permissions import lead_required
-from tickets.forms import add_service_errors
+from tickets.forms import service_errors_on
 from tickets.models import BusinessCalendar, SLAPolicy, Ticket
 from tickets.services.sla import save_business_calendar, save_sla_policy
+from tickets.views.editing import render_form_page
 
 WEEKDAYS = [(1, "Mon"), (2, "Tue"), (3, "Wed"), (4, "Thu"), (5, "Fri"), (6, "Sat"), (7, "Sun")]
 
@@ -104,17 +105,6 @@ def sla_overview(request):
     return render(request, "tickets/sla/overview.html", context)
 
 
-def _form_page(request, form, *, title: str, testid: str, status: int):
-    context = {
-        "form": form,
-        "title": title,
-        "back_url": reverse("tickets:sla"),
-        "back_label": "SLA policies",
-        "testid": testid,
-    }
-    return render(request, "tickets/canned/form_page.html", context, status=status)
-
-
 @lead_required
 @require_http_methods(["GET", "POST"])
 def policy_edit(request, policy_id: int | None = None):
@@ -122,7 +112,7 @@ def policy_edit(request, policy_id: int | None = None):
     form = SLAPolicyForm(request.POST or None, policy=policy)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
-        try:
+        with service_errors_on(form):
             save_sla_policy(
                 policy=policy,
                 name=data["name"],
@@ -132,13 +122,9 @@ def policy_edit(request, policy_id: int | None = None):
                 targets=form.targets(),
                 actor=request.user,
             )
-        except ValidationError as error:
-            add_service_errors(form, error)
-        else:
             return redirect("tickets:sla")
     title = f"Edit “{policy.name}”" if policy else "New SLA policy"
-    status = 400 if request.method == "POST" else 200
-    return _form_page(request, form, title=title, testid="sla-policy-form", status=status)
+    return _sla_form_page(request, form, title=title, testid="sla-policy-form")
 
 
 @lead_required
@@ -149,7 +135,7 @@ def calendar_edit(request, calendar_id: int | None = None):
     form = CalendarForm(request.POST or None, initial=initial)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
-        try:
+        with service_errors_on(form):
             save_business_calendar(
                 calendar=calendar,
                 name=data["name"],
@@ -160,10 +146,17 @@ def calendar_edit(request, calendar_id: int | None = None):
                 holidays=data["holidays"],
                 actor=request.user,
             )
-        except ValidationError as error:
-            add_service_errors(form, error)
-        else:
             return redirect("tickets:sla")
     title = f"Edit “{calendar.name}”" if calendar else "New business calendar"
-    status = 400 if request.method == "POST" else 200
-    return _form_page(request, form, title=title, testid="calendar-form", status=status)
+    return _sla_form_page(request, form, title=title, testid="calendar-form")
+
+
+def _sla_form_page(request, form, *, title: str, testid: str):
+    return render_form_page(
+        request,
+        form,
+        title=title,
+        back_url=reverse("tickets:sla"),
+        back_label="SLA policies",
+        testid=testid,
+    )

@@ -1,11 +1,10 @@
-from django.core.exceptions import ValidationError
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
 from helpdesk.permissions import agent_required
 from tickets import presence, selectors, services
-from tickets.forms import NoteForm, ReplyForm, TicketPropertiesForm, add_service_errors
+from tickets.forms import NoteForm, ReplyForm, TicketPropertiesForm, service_errors_on
 from tickets.models import Ticket
 
 
@@ -53,13 +52,10 @@ def update_properties(request, ticket_id: int):
     form = _properties_form(ticket, request.POST, choices=choices)
     status = 400
     if form.is_valid():
-        try:
+        with service_errors_on(form):
             ticket = services.update_ticket(
                 ticket=ticket, actor=request.user, **form.service_kwargs()
             )
-        except ValidationError as error:
-            add_service_errors(form, error)
-        else:
             if not request.htmx:
                 return redirect("tickets:ticket", ticket_id=ticket.pk)
             ticket = _ticket_or_404(ticket_id)
@@ -78,11 +74,8 @@ def _post_message(request, ticket_id: int, *, form, composer: str, post):
     """Validate ``form`` and call ``post``; on errors show the page again with the composer."""
     ticket = _ticket_or_404(ticket_id)
     if form.is_valid():
-        try:
+        with service_errors_on(form):
             post(ticket, form.cleaned_data)
-        except ValidationError as error:
-            add_service_errors(form, error)
-        else:
             return redirect("tickets:ticket", ticket_id=ticket.pk)
     return _render_ticket(request, ticket_id, status=400, **{f"{composer}_form": form})
 
