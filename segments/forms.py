@@ -17,6 +17,8 @@ MEMBER_QUERY_MAX_CHARS = 200
 class SegmentProfileForm(forms.Form):
     """The profile fields a lead edits; ``profile_data`` is what the service receives."""
 
+    wide_fields = ("description", "key_traits", "needs", "value_to_business", "notes")
+
     name = forms.CharField(
         max_length=100, required=False, help_text="Leave empty to use the proposed name."
     )

@@ -263,6 +263,8 @@ class OrganisationListForm(forms.Form):
 class CustomerForm(forms.Form):
     """The customer's editable profile fields plus the tag set."""
 
+    wide_fields = ("custom_fields", "tags")
+
     def __init__(self, data=None, *, customer: Customer):
         initial = model_to_dict(customer, fields=CUSTOMER_EDITABLE_FIELDS)
         initial["tags"] = ", ".join(tag.name for tag in customer.tags.all())
