@@ -10,6 +10,16 @@ from django.db import transaction
 
 logger = logging.getLogger(__name__)
 
+# Task options for jobs that send email: an unreachable or refusing SMTP server is retried with
+# backoff for about an hour (smtplib.SMTPException is an OSError).
+EMAIL_TASK_OPTIONS = {
+    "acks_late": True,
+    "autoretry_for": (OSError,),
+    "retry_backoff": True,
+    "retry_backoff_max": 600,
+    "max_retries": 8,
+}
+
 
 def enqueue_on_commit(task, *args) -> None:
     transaction.on_commit(lambda: send_now(task, *args))

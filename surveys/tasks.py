@@ -1,11 +1,10 @@
 from datetime import timedelta
-from smtplib import SMTPException
 
 from celery import shared_task
 from django.conf import settings
 from django.utils import timezone
 
-from helpdesk.jobs import send_now
+from helpdesk.jobs import EMAIL_TASK_OPTIONS, send_now
 from surveys import selectors, services
 
 SEND_BATCH = 500
@@ -45,23 +44,11 @@ def _enqueue_bad_rating_follow_ups() -> int:
     return sum(send_now(handle_bad_rating_task, pk) for pk in ids)
 
 
-@shared_task(
-    acks_late=True,
-    autoretry_for=(SMTPException, OSError),
-    retry_backoff=True,
-    retry_backoff_max=600,
-    max_retries=8,
-)
+@shared_task(**EMAIL_TASK_OPTIONS)
 def send_invitation_task(invitation_id: int) -> bool:
     return services.send_invitation(invitation_id=invitation_id)
 
 
-@shared_task(
-    acks_late=True,
-    autoretry_for=(SMTPException, OSError),
-    retry_backoff=True,
-    retry_backoff_max=600,
-    max_retries=8,
-)
+@shared_task(**EMAIL_TASK_OPTIONS)
 def handle_bad_rating_task(response_id: int) -> bool:
     return services.handle_bad_rating(response_id=response_id)

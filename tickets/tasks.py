@@ -4,7 +4,7 @@ from collections import Counter
 from celery import shared_task
 from django.utils import timezone
 
-from helpdesk.jobs import send_now
+from helpdesk.jobs import EMAIL_TASK_OPTIONS, send_now
 from tickets import services
 from tickets.models import Mailbox, Message, Ticket
 
@@ -26,14 +26,7 @@ def run_import_job(job_id: int) -> None:
     services.run_import_job(job_id=job_id)
 
 
-@shared_task(
-    bind=True,
-    acks_late=True,
-    autoretry_for=(OSError,),  # smtplib.SMTPException is an OSError
-    retry_backoff=True,
-    retry_backoff_max=600,
-    max_retries=8,
-)
+@shared_task(bind=True, **EMAIL_TASK_OPTIONS)
 def deliver_message_task(self, message_id: int) -> None:
     services.deliver_message(
         message_id=message_id, final_attempt=self.request.retries >= self.max_retries
