@@ -11,6 +11,8 @@ from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 
+from helpdesk.cache_counter import count_hit
+
 LOCKED_MESSAGE = (
     "Too many failed sign-ins for this username from your network. "
     "Sign-in is locked for {minutes} minutes; try again later or ask an admin to reset "
@@ -32,12 +34,7 @@ def is_locked(request: HttpRequest) -> bool:
 def record_failure(request: HttpRequest) -> None:
     """Count a failure atomically; the failure that reaches the limit starts the full lockout."""
     key, lockout_seconds = _key(request), settings.LOGIN_LOCKOUT_MINUTES * 60
-    cache.add(key, 0, timeout=lockout_seconds)
-    try:
-        failures = cache.incr(key)
-    except ValueError:  # the key expired between add and incr
-        cache.set(key, 1, timeout=lockout_seconds)
-        failures = 1
+    failures = count_hit(key, timeout=lockout_seconds)
     if failures == settings.LOGIN_FAILURE_LIMIT:
         cache.touch(key, timeout=lockout_seconds)
 
