@@ -1,4 +1,3 @@
-import io
 from datetime import date
 
 import pytest
@@ -16,31 +15,9 @@ from tests.factories import (
     TeamFactory,
     TicketFactory,
 )
-from tests.segments.planted import GROUPS, planted_customers
+from tests.segments.planted import GROUPS
+from tests.segments.runs import AS_OF, import_planted, run_now
 from tickets.models import Customer, Ticket
-from tickets.services.imports import import_csv
-
-AS_OF = date(2025, 6, 30)
-
-
-def import_planted(per_group: int = 40):
-    data = planted_customers(per_group=per_group, as_of=AS_OF)
-    for kind, payload in (
-        ("customers", data.customers_csv),
-        ("purchases", data.purchases_csv),
-        ("tickets", data.tickets_csv),
-    ):
-        result = import_csv(kind=kind, source=io.BytesIO(payload))
-        assert result.written, result.errors
-    return data
-
-
-def run_now(slug: str, capture, as_of: date = AS_OF) -> SegmentRun:
-    segmentation = Segmentation.objects.get(slug=slug)
-    with capture(execute=True):
-        run = services.start_segment_run(segmentation=segmentation, as_of=as_of)
-    run.refresh_from_db()
-    return run
 
 
 def current_labels(slug: str) -> dict[int, int]:
@@ -54,7 +31,7 @@ def current_labels(slug: str) -> dict[int, int]:
 
 def test_behaviour_segmentation_recovers_planted_groups(db, django_capture_on_commit_callbacks):
     # given customers from 5 known behaviour groups, imported through the CSV import
-    data = import_planted()
+    data = import_planted(per_group=40)
 
     # when
     run = run_now("behaviour", django_capture_on_commit_callbacks)

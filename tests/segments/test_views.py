@@ -16,36 +16,13 @@ from tests.factories import (
     TeamFactory,
     TicketFactory,
 )
-from tests.segments.planted import planted_customers
-from tickets.services.imports import import_csv
-
-AS_OF = date(2025, 6, 30)
+from tests.segments.runs import AS_OF, import_planted, succeeded_run
 
 
 @pytest.fixture(autouse=True)
 def fresh_preview_frame():
     """The live preview keeps the feature frame per thread; each test has its own data."""
     selectors._preview.__dict__.clear()
-
-
-def import_planted(per_group: int = 8) -> None:
-    data = planted_customers(per_group=per_group, as_of=AS_OF)
-    for kind, payload in (
-        ("customers", data.customers_csv),
-        ("purchases", data.purchases_csv),
-        ("tickets", data.tickets_csv),
-    ):
-        assert import_csv(kind=kind, source=io.BytesIO(payload)).written
-
-
-def run_now(slug: str, capture, as_of: date = AS_OF) -> SegmentRun:
-    with capture(execute=True):
-        run = services.start_segment_run(
-            segmentation=Segmentation.objects.get(slug=slug), as_of=as_of
-        )
-    run.refresh_from_db()
-    assert run.state == SegmentRun.State.SUCCEEDED, run.error
-    return run
 
 
 def current_run_with_members(count: int, *, slug: str = "behaviour") -> tuple[SegmentRun, Segment]:
@@ -136,8 +113,8 @@ def test_the_main_navigation_links_to_segments(agent_client):
 def test_segmentations_list_current_run_size_and_last_state(
     agent_client, django_capture_on_commit_callbacks
 ):
-    import_planted()
-    run = run_now("behaviour", django_capture_on_commit_callbacks)
+    import_planted(per_group=8)
+    run = succeeded_run("behaviour", django_capture_on_commit_callbacks)
 
     response = agent_client.get(reverse("segments:segmentations"))
 
@@ -159,7 +136,7 @@ def test_leads_see_run_now(lead_client):
 def test_a_lead_starts_a_run_and_lands_on_its_page(
     lead_client, lead, django_capture_on_commit_callbacks
 ):
-    import_planted()
+    import_planted(per_group=8)
 
     with django_capture_on_commit_callbacks(execute=True):
         response = lead_client.post(reverse("segments:start_run", args=["behaviour"]))
@@ -212,8 +189,8 @@ def test_progress_partial_polls_while_the_run_is_in_progress(agent_client):
 def test_progress_partial_stops_polling_and_shows_the_results_when_finished(
     agent_client, django_capture_on_commit_callbacks
 ):
-    import_planted()
-    run = run_now("behaviour", django_capture_on_commit_callbacks)
+    import_planted(per_group=8)
+    run = succeeded_run("behaviour", django_capture_on_commit_callbacks)
 
     response = agent_client.get(reverse("segments:run_progress", args=[run.pk]))
 
@@ -242,9 +219,9 @@ def test_the_run_page_shows_quality_checks_and_drift(
     agent_client, django_capture_on_commit_callbacks
 ):
     # given two runs of the same data a day apart
-    import_planted()
-    run_now("behaviour", django_capture_on_commit_callbacks)
-    second = run_now("behaviour", django_capture_on_commit_callbacks, as_of=date(2025, 7, 1))
+    import_planted(per_group=8)
+    succeeded_run("behaviour", django_capture_on_commit_callbacks)
+    second = succeeded_run("behaviour", django_capture_on_commit_callbacks, as_of=date(2025, 7, 1))
 
     # when
     response = agent_client.get(reverse("segments:run", args=[second.pk]))
@@ -287,9 +264,9 @@ def test_an_unknown_run_is_404(agent_client):
 def test_the_segmentation_page_shows_segments_with_size_trend_traits_and_rules(
     agent_client, django_capture_on_commit_callbacks
 ):
-    import_planted()
-    run_now("behaviour", django_capture_on_commit_callbacks)
-    run = run_now("behaviour", django_capture_on_commit_callbacks, as_of=date(2025, 7, 1))
+    import_planted(per_group=8)
+    succeeded_run("behaviour", django_capture_on_commit_callbacks)
+    run = succeeded_run("behaviour", django_capture_on_commit_callbacks, as_of=date(2025, 7, 1))
 
     response = agent_client.get(reverse("segments:segmentation", args=["behaviour"]))
 
@@ -460,7 +437,7 @@ def test_the_csv_export_of_an_rfm_segment_carries_scores(
     for order in range(3):
         PurchaseFactory(customer=customer, amount="100.00", ordered_at=f"2025-06-1{order}T10:00Z")
     CustomerFactory.create_batch(4)
-    run_now("rfm", django_capture_on_commit_callbacks)
+    succeeded_run("rfm", django_capture_on_commit_callbacks)
     membership = Membership.objects.select_related("segment").get(customer=customer)
 
     rows = csv_rows(agent_client.get(segment_url("segment_export", membership.segment)))
