@@ -10,6 +10,7 @@ import json
 import os
 import platform
 import re
+import subprocess
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -49,7 +50,16 @@ def load_average() -> str:
 
 
 def now() -> str:
-    return datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    """The time, and the commit measured (BENCH_COMMIT when the code is an exported copy)."""
+    commit = (
+        os.environ.get("BENCH_COMMIT")
+        or subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True
+        ).stdout.strip()
+    )
+    return datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC") + (
+        f", commit {commit}" if commit else ""
+    )
 
 
 def row(figure: str, target: str, measured: str, met: bool | None, **context) -> dict:
@@ -80,7 +90,7 @@ def _in_order(figures: dict) -> list[dict]:
 
 def table(figures: dict) -> str:
     lines = [
-        "| figure | target | measured | met | scale | date | load avg (1/5/15 min) | machine |",
+        "| figure | target | measured | met | scale | date, commit | load avg (1/5/15 min) | machine |",
         "| --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
     for step in _in_order(figures):
