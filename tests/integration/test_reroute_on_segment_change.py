@@ -12,23 +12,13 @@ from django.utils import timezone
 
 from helpdesk.models import AuditLog
 from segments import services as segment_services
-from segments.models import Segmentation, SegmentRun
+from segments.models import Segmentation
 from tests.factories import CustomerFactory, PurchaseFactory, TeamFactory, TicketFactory
+from tests.integration.segment_runs import run_on_worker
 from tickets.models import RoutingRule, RuleFiring, Ticket
 from tickets.services import rules as rule_services
 
 pytestmark = pytest.mark.integration
-
-
-def run_on_worker(segmentation, wait_until) -> SegmentRun:
-    run = segment_services.start_segment_run(segmentation=segmentation)
-    finished = wait_until(
-        lambda: SegmentRun.objects.filter(pk=run.pk, state__in=SegmentRun.FINISHED_STATES).first(),
-        timeout=90,
-        what="the worker to finish the segment run",
-    )
-    assert finished.state == SegmentRun.State.SUCCEEDED, finished.error
-    return finished
 
 
 def test_a_customer_who_moves_segment_has_open_tickets_rerouted_by_rules(
@@ -69,14 +59,14 @@ def test_a_customer_who_moves_segment_has_open_tickets_rerouted_by_rules(
     mover, stayer = CustomerFactory(), CustomerFactory()
     for customer in (mover, stayer):
         PurchaseFactory(customer=customer, ordered_at=yesterday)
-    run_on_worker(segmentation, wait_until)
+    run_on_worker(segmentation, wait_until, timeout=90)
     open_ticket = TicketFactory(customer=mover, status=Ticket.Status.OPEN)
     closed_ticket = TicketFactory(customer=mover, status=Ticket.Status.CLOSED)
     stayer_ticket = TicketFactory(customer=stayer, status=Ticket.Status.OPEN)
 
     # when the mover buys more and the segmentation runs again on the worker
     PurchaseFactory.create_batch(3, customer=mover, ordered_at=yesterday)
-    second = run_on_worker(segmentation, wait_until)
+    second = run_on_worker(segmentation, wait_until, timeout=90)
 
     # then only the mover's open ticket was re-routed, by the rule, on the segment-changed event
     assert second.drift["moved"] == 1

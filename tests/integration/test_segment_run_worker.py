@@ -3,9 +3,9 @@ written by COPY into PostgreSQL and made current."""
 
 import pytest
 
-from segments import services
 from segments.models import Membership, Segmentation, SegmentRun
 from tests.factories import CustomerFactory, PurchaseFactory
+from tests.integration.segment_runs import run_on_worker
 
 pytestmark = pytest.mark.integration
 
@@ -20,16 +20,10 @@ def test_rfm_run_is_executed_by_the_worker(live_celery, postgres, wait_until):
     segmentation = Segmentation.objects.get(slug="rfm")
 
     # when
-    run = services.start_segment_run(segmentation=segmentation)
+    run = run_on_worker(segmentation, wait_until, timeout=60)
 
     # then
-    finished = wait_until(
-        lambda: SegmentRun.objects.filter(pk=run.pk, state__in=SegmentRun.FINISHED_STATES).first(),
-        timeout=60,
-        what="the worker to finish the segment run",
-    )
-    assert finished.state == SegmentRun.State.SUCCEEDED, finished.error
-    assert finished.progress == 100
+    assert run.progress == 100
     segmentation.refresh_from_db()
     assert segmentation.current_run_id == run.pk
     assert Membership.objects.filter(run=run).count() == len(customers)
@@ -40,5 +34,5 @@ def test_rfm_run_is_executed_by_the_worker(live_celery, postgres, wait_until):
 
     execute_segment_run_task.delay(run.pk).get(timeout=30)
     again = SegmentRun.objects.get(pk=run.pk)
-    assert again.finished_at == finished.finished_at
+    assert again.finished_at == run.finished_at
     assert Membership.objects.filter(run=run).count() == len(customers)
