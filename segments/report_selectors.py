@@ -220,29 +220,20 @@ def _segment_rows(segmentation, tickets, csat, nps, buyers, ticket_stats) -> lis
     )
     satisfaction = reports.channel_satisfaction(_grouped_csat(by_channel))
     segments = Segment.objects.filter(segmentation=segmentation, pk__in=list(frame.index))
-    lines = [
-        reports.row(
-            s.pk,
-            s.label,
-            frame.loc[s.pk],
-            colour=s.colour,
-            mix=mix.get(s.pk),
-            satisfaction=satisfaction.get(s.pk),
-        )
-        for s in segments.order_by("position", "pk")
-    ]
+    keys = [(s.pk, s.label, s.colour) for s in segments.order_by("position", "pk")]
     if reports.UNSEGMENTED in frame.index:
-        lines.append(
-            reports.row(
-                reports.UNSEGMENTED,
-                reports.UNSEGMENTED_LABEL,
-                frame.loc[reports.UNSEGMENTED],
-                colour=reports.UNSEGMENTED_COLOUR,
-                mix=mix.get(reports.UNSEGMENTED),
-                satisfaction=satisfaction.get(reports.UNSEGMENTED),
-            )
+        keys.append((reports.UNSEGMENTED, reports.UNSEGMENTED_LABEL, reports.UNSEGMENTED_COLOUR))
+    return [
+        reports.row(
+            key,
+            label,
+            frame.loc[key],
+            colour=colour,
+            mix=mix.get(key),
+            satisfaction=satisfaction.get(key),
         )
-    return lines
+        for key, label, colour in keys
+    ]
 
 
 def _by_segment(
