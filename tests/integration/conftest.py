@@ -16,8 +16,10 @@ Fixtures for any integration test:
     test database and at Redis, with ``CELERY_TASK_ALWAYS_EAGER=False``. It sends mail with
     Django's file backend into ``celery_worker.mail_dir``; ``celery_worker.log()`` is its output.
 ``live_celery``
-    For a test: the database committed for real (``transactional_db``) and the web side
-    enqueueing to Redis instead of running tasks eagerly. Yields the ``celery_worker``.
+    For a test: the database committed for real (``transactional_db``), with the rows the
+    migrations create put back first (``django_db_serialized_rollback``: an earlier transactional
+    test's flush removed them), the worker's mail folder emptied, and the web side enqueueing to
+    Redis instead of running tasks eagerly. Yields the ``celery_worker``.
 ``spawn_celery_worker``
     A context manager ``spawn_celery_worker(env={...})`` starting another worker (different mail
     settings, or one a test kills); it is stopped when the block ends.
@@ -142,6 +144,10 @@ class CeleryWorker:
     def sent_mail(self) -> list[str]:
         return [path.read_text() for path in sorted(self.mail_dir.glob("*.log"))]
 
+    def forget_mail(self) -> None:
+        for path in self.mail_dir.glob("*.log"):
+            path.unlink()
+
     def _wait_ready(self) -> None:
         deadline = time.monotonic() + WORKER_START_TIMEOUT
         while time.monotonic() < deadline:
@@ -205,7 +211,8 @@ def _reset_broker_connections() -> None:
 
 
 @pytest.fixture
-def live_celery(celery_worker, transactional_db, settings):
+def live_celery(celery_worker, transactional_db, django_db_serialized_rollback, settings):
+    celery_worker.forget_mail()
     transport_options = celery_app.conf.broker_transport_options
     settings.CELERY_TASK_ALWAYS_EAGER = False
     celery_app.conf.task_always_eager = False
