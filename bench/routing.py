@@ -196,35 +196,37 @@ class QueryCounter:
         return execute(sql, params, many, context)
 
 
-def route_batch(ids: list[int]) -> tuple[float, int, int]:
-    """(seconds, queries, firings) of routing these tickets, rolled back afterwards."""
+def route_batch(ids: list[int]) -> tuple[float, float, int, int]:
+    """(seconds, CPU seconds of this process, queries, firings) of routing these tickets,
+    rolled back afterwards."""
     from django.db import connection, transaction
 
     from tickets.services.rules import route_tickets
 
     counter = QueryCounter()
     with connection.execute_wrapper(counter), transaction.atomic():
-        began = time.perf_counter()
+        began, began_cpu = time.perf_counter(), time.process_time()
         firings = route_tickets(ticket_ids=ids, event="ticket_created", cause="bench")
-        seconds = time.perf_counter() - began
+        seconds, cpu = time.perf_counter() - began, time.process_time() - began_cpu
         transaction.set_rollback(True)
-    return seconds, counter.count, len(firings)
+    return seconds, cpu, counter.count, len(firings)
 
 
-def evaluate_batch(ids: list[int]) -> tuple[float, int]:
-    """(seconds, queries) of the evaluation alone: the dry run's path, nothing written."""
+def evaluate_batch(ids: list[int]) -> tuple[float, float, int]:
+    """(seconds, CPU seconds, queries) of the evaluation alone: the dry run's path, nothing
+    written."""
     from django.db import connection
 
     from tickets.services import rules
 
     counter = QueryCounter()
     with connection.execute_wrapper(counter):
-        began = time.perf_counter()
+        began, began_cpu = time.perf_counter(), time.process_time()
         rules._plan_batch(
             rules._tickets(ids, lock=False), rules.compiled_rules(), event="ticket_created"
         )
-        seconds = time.perf_counter() - began
-    return seconds, counter.count
+        seconds, cpu = time.perf_counter() - began, time.process_time() - began_cpu
+    return seconds, cpu, counter.count
 
 
 def main() -> None:
@@ -243,31 +245,35 @@ def main() -> None:
     for count in sorted({20, args.rules}):
         install_rules(count)
         route_batch(batches[0])  # warm up connections and caches
-        _, queries, firings = route_batch(batches[0])
-        _, evaluation_queries = evaluate_batch(batches[0])
+        _, _, queries, firings = route_batch(batches[0])
+        *_, evaluation_queries = evaluate_batch(batches[0])
         per_rules[count] = queries / len(batches[0])
         log(
             f"rules={count}: {queries} queries to route {len(batches[0])} tickets "
             f"({firings} firings; the evaluation alone: {evaluation_queries} queries)"
         )
-    timings, total_queries, total_firings, evaluations = [], 0, 0, []
+    timings, cpu_timings, total_queries, total_firings, evaluations = [], [], 0, 0, []
     for batch in batches:
-        seconds, queries, firings = route_batch(batch)
+        seconds, cpu, queries, firings = route_batch(batch)
         timings.append(1000 * seconds / len(batch))
+        cpu_timings.append(1000 * cpu / len(batch))
         total_queries += queries
         total_firings += firings
-        seconds, queries = evaluate_batch(batch)
-        evaluations.append((1000 * seconds / len(batch), queries))
+        seconds, cpu, queries = evaluate_batch(batch)
+        evaluations.append((1000 * seconds / len(batch), 1000 * cpu / len(batch), queries))
     for count, per_ticket in per_rules.items():
         print(f"queries_per_ticket rules={count}: {per_ticket:.2f} (writes grow with firings)")
     print(
         f"evaluation only (context + rules, no writes): median ms/ticket="
-        f"{statistics.median(ms for ms, _ in evaluations):.3f}, "
-        f"queries per batch of {args.batch}={evaluations[0][1]}"
+        f"{statistics.median(ms for ms, _, _ in evaluations):.3f}, CPU ms/ticket="
+        f"{statistics.median(cpu for _, cpu, _ in evaluations):.3f}, "
+        f"queries per batch of {args.batch}={evaluations[0][2]}"
     )
     print(
         f"batches={len(batches)} of {args.batch}: ms/ticket min={min(timings):.3f} "
         f"median={statistics.median(timings):.3f} max={max(timings):.3f}; "
+        f"CPU ms/ticket of this process (the database's own work excluded): "
+        f"median={statistics.median(cpu_timings):.3f}; "
         f"firings per ticket={total_firings / len(ids):.2f}"
     )
     print(

@@ -5,7 +5,7 @@ from datetime import time
 
 import pytest
 from django.core.exceptions import ValidationError
-from django.db import connection
+from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 
 from helpdesk.models import AuditLog
@@ -596,3 +596,84 @@ def test_query_count_of_one_evaluation_does_not_grow_with_the_rules(
 
     # then
     assert RuleFiring.objects.filter(ticket=tickets[1]).count() == 50
+
+
+# -- batches ----------------------------------------------------------------------------------
+
+
+def _batch_rules() -> None:
+    for slug in ("rr", "fewest"):
+        TeamFactory(slug=slug).members.set([AgentFactory(away=n == 1) for n in range(3)])
+    make_rule(
+        name="round robin",
+        conditions=[condition("subject", "contains", "printer")],
+        actions=[action("assign_round_robin", "rr"), action("add_tags", "hardware")],
+    )
+    make_rule(
+        name="fewest open",
+        conditions=[condition("subject", "contains", "invoice")],
+        actions=[action("assign_fewest_open", "fewest"), action("set_priority", "urgent")],
+    )
+    make_rule(name="no spam", actions=[action("remove_tags", "spam")])
+
+
+def _routing_result(tickets: list[Ticket]) -> dict:
+    ids = [ticket.pk for ticket in tickets]
+    routed = Ticket.objects.filter(pk__in=ids).order_by("pk").prefetch_related("tags")
+    audit = AuditLog.objects.filter(target_type="ticket", target_id__in=ids)
+    return {
+        "tickets": [
+            (t.team_id, t.assignee_id, t.priority, sorted(tag.name for tag in t.tags.all()))
+            for t in routed
+        ],
+        "audit": list(
+            audit.order_by("target_id", "id").values_list("target_id", "action", "changes", "cause")
+        ),
+        "firings": list(
+            RuleFiring.objects.order_by("ticket_id", "id").values_list(
+                "ticket_id", "rule_name", "changes"
+            )
+        ),
+    }
+
+
+def test_a_batch_is_routed_as_if_each_ticket_were_routed_in_turn(db):
+    # given: tickets for both assignment strategies, some with a tag a rule removes
+    _batch_rules()
+    spam = TagFactory(name="spam")
+    tickets = [
+        TicketFactory(subject=f"{'printer' if n % 2 else 'invoice'} problem {n}") for n in range(7)
+    ]
+    for ticket in tickets[::3]:
+        ticket.tags.set([spam])
+    ids = [ticket.pk for ticket in tickets]
+
+    # when: routed one at a time (then undone), and in one batch
+    with transaction.atomic():
+        for pk in ids:
+            rule_services.route_tickets(ticket_ids=[pk], event=CREATED, cause="test")
+        one_at_a_time = _routing_result(tickets)
+        transaction.set_rollback(True)
+    rule_services.route_tickets(ticket_ids=ids, event=CREATED, cause="test")
+
+    # then: the same assignments, fields, tags, audit entries and firings
+    assert _routing_result(tickets) == one_at_a_time
+    assert {assignee for _, assignee, _, _ in one_at_a_time["tickets"]} == {
+        agent.pk for agent in AgentFactory._meta.model.objects.filter(away=False)
+    }
+
+
+def test_queries_to_route_a_batch_do_not_grow_with_the_tickets(db, django_assert_max_num_queries):
+    _batch_rules()
+    few = [TicketFactory(subject=f"printer {n}") for n in range(2)]
+    many = [TicketFactory(subject=f"invoice {n}") for n in range(2)]
+    many += [TicketFactory(subject=f"printer {n}") for n in range(20)]
+    with CaptureQueriesContext(connection) as routed_few:
+        rule_services.route_tickets(
+            ticket_ids=[t.pk for t in few] + [many[0].pk], event=CREATED, cause="test"
+        )
+
+    with django_assert_max_num_queries(len(routed_few)):
+        rule_services.route_tickets(ticket_ids=[t.pk for t in many[1:]], event=CREATED, cause="t")
+
+    assert Ticket.objects.filter(assignee__isnull=False).count() == len(few) + len(many)

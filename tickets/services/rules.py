@@ -34,8 +34,9 @@ from tickets.models import (
 )
 from tickets.services.canned import send_canned_reply
 from tickets.services.channels import channel_team_ids
-from tickets.services.sla import apply_default_sla_policy, apply_sla_policy, opening_hours
-from tickets.services.tickets import update_ticket
+from tickets.services.customers import tags_named
+from tickets.services.sla import apply_sla_policy, opening_hours
+from tickets.services.tickets import _label
 from tickets.sla import OpeningHours
 
 Event = RoutingRule.Event
@@ -379,7 +380,8 @@ def apply_routing(*, ticket: Ticket, event: str, cause: str) -> list[RuleFiring]
 
 @transaction.atomic
 def route_tickets(*, ticket_ids: Sequence[int], event: str, cause: str) -> list[RuleFiring]:
-    """``apply_routing`` for many tickets with one load of the rules and contexts."""
+    """``apply_routing`` for many tickets: one load of the rules and contexts, and set-based
+    writes (a statement per kind of change, not per ticket)."""
     if cause.startswith(RULE_CAUSE_PREFIX):
         return []
     tickets = _tickets(ticket_ids, lock=True)
@@ -409,32 +411,17 @@ def route_tickets(*, ticket_ids: Sequence[int], event: str, cause: str) -> list[
         )
         for firing in firings
     )
+    _write_ticket_changes(outcomes)
+    _apply_sla_policies(outcomes, event=event)
     for outcome in outcomes:
-        _apply(outcome, event=event)
+        for reply in outcome.changes.get("canned_replies", ()):
+            send_canned_reply(ticket=outcome.ticket, canned_reply=reply, cause=_cause(outcome))
     return firings
 
 
-def _apply(outcome: RoutingOutcome, *, event: str) -> None:
-    changes = dict(outcome.changes)
+def _cause(outcome: RoutingOutcome) -> str:
     names = [firing.rule.name for firing in outcome.firings]
-    cause = _rule_cause(names) if names else "default routing"
-    ticket = outcome.ticket
-    policy = changes.pop("sla_policy", None)
-    replies = changes.pop("canned_replies", [])
-    if "agent" in changes:
-        strategy, team = changes.pop("agent")
-        changes.setdefault("team", team)
-        agent = _pick_agent(team=team, strategy=strategy)
-        if agent is not None:
-            changes["assignee"] = agent
-    if changes:
-        update_ticket(ticket=ticket, actor=None, cause=cause, **changes)
-    if policy is not None:
-        apply_sla_policy(ticket=ticket, policy=policy, cause=cause)
-    elif event == Event.TICKET_CREATED:
-        apply_default_sla_policy(ticket=ticket, cause="default SLA policy")
-    for reply in replies:
-        send_canned_reply(ticket=ticket, canned_reply=reply, cause=cause)
+    return _rule_cause(names) if names else "default routing"
 
 
 def _rule_cause(names: list[str]) -> str:
@@ -444,21 +431,176 @@ def _rule_cause(names: list[str]) -> str:
     return cause if len(cause) <= limit else f"{cause[: limit - 1]}…"
 
 
-def _pick_agent(*, team: Team, strategy: str) -> User | None:
-    """The next agent of the team who is not away, or None when nobody is available."""
-    available = team.members.filter(is_active=True, away=False).order_by("pk")
-    if strategy == routing.FEWEST_OPEN:
-        open_tickets = Count(
-            "assigned_tickets", filter=Q(assigned_tickets__status__in=Ticket.ACTIVE_STATUSES)
-        )
-        return available.annotate(open_count=open_tickets).order_by("open_count", "pk").first()
-    cursor = _locked_cursor(team)
-    after = cursor.last_agent_id or 0
-    agent = available.filter(pk__gt=after).first() or available.first()
+def _write_ticket_changes(outcomes: list[RoutingOutcome]) -> None:
+    """Priority, assignee, team and tags of every ticket, audited as ``update_ticket`` audits
+    an edit: one bulk update per set of changed fields, one insert of the audit rows."""
+    agents = _pick_agents(outcomes)
+    tags = _TagWriter(outcomes)
+    now = timezone.now()
+    tickets_by_fields: dict[tuple[str, ...], list[Ticket]] = {}
+    audits = []
+    for outcome in outcomes:
+        ticket = outcome.ticket
+        changes = {}
+        for name, value in _field_values(outcome, agents.get(ticket.pk)).items():
+            old = getattr(ticket, name)
+            if old != value:
+                setattr(ticket, name, value)
+                changes[name] = [_label(old), _label(value)]
+        if changes:
+            ticket.updated_at = now
+            tickets_by_fields.setdefault(tuple(changes), []).append(ticket)
+        changes.update(tags.change(outcome))
+        if changes:
+            audits.append(
+                AuditLog(
+                    target_type=Ticket._meta.model_name,
+                    target_id=ticket.pk,
+                    action="ticket_updated",
+                    changes=changes,
+                    cause=_cause(outcome),
+                )
+            )
+    for fields, tickets in tickets_by_fields.items():
+        Ticket.objects.bulk_update(tickets, [*fields, "updated_at"])
+    tags.write()
+    AuditLog.objects.bulk_create(audits)
+
+
+def _field_values(outcome: RoutingOutcome, agent: User | None) -> dict:
+    """The ticket fields the outcome sets, in ``update_ticket``'s order."""
+    changes = outcome.changes
+    values = {}
+    if "priority" in changes:
+        values["priority"] = changes["priority"]
     if agent is not None:
-        cursor.last_agent = agent
-        cursor.save(update_fields=["last_agent"])
-    return agent
+        values["assignee"] = agent
+    team = changes.get("team") or (changes["agent"][1] if "agent" in changes else None)
+    if team is not None:
+        values["team"] = team
+    return values
+
+
+class _TagWriter:
+    """The outcomes' tag changes: the rows of the tag table created in one statement, the
+    ticket-tag links deleted and inserted in one statement each."""
+
+    def __init__(self, outcomes: list[RoutingOutcome]):
+        wanted = {name for o in outcomes for name in o.changes.get("tags", ())}
+        self.tags = {tag.name: tag for tag in tags_named(list(wanted))} if wanted else {}
+        self.added: list = []
+        self.removed: dict[int, list[int]] = {}
+
+    def change(self, outcome: RoutingOutcome) -> dict:
+        if "tags" not in outcome.changes:
+            return {}
+        ticket = outcome.ticket
+        old = {tag.name: tag.pk for tag in ticket.tags.all()}
+        new = {name: self.tags[name].pk for name in _tag_names(outcome.changes["tags"])}
+        if sorted(old) == sorted(new):
+            return {}
+        link = Ticket.tags.through
+        self.added += [
+            link(ticket_id=ticket.pk, tag_id=pk) for name, pk in new.items() if name not in old
+        ]
+        gone = [pk for name, pk in old.items() if name not in new]
+        if gone:
+            self.removed[ticket.pk] = gone
+        return {"tags": [sorted(old), sorted(new)]}
+
+    def write(self) -> None:
+        link = Ticket.tags.through
+        if self.removed:
+            pairs = Q()
+            for ticket_id, tag_ids in self.removed.items():
+                pairs |= Q(ticket_id=ticket_id, tag_id__in=tag_ids)
+            link.objects.filter(pairs).delete()
+        link.objects.bulk_create(self.added)
+
+
+def _tag_names(names: Iterable[str]) -> list[str]:
+    """The names as ``tags_named`` stores them."""
+    return sorted({name.strip().lower() for name in names if name.strip()})
+
+
+def _pick_agents(outcomes: list[RoutingOutcome]) -> dict[int, User]:
+    """ticket id -> the agent its "assign agent" action picks, in ticket order, as if each
+    ticket were assigned before the next is picked: one cursor lock per round-robin team and
+    one count of open tickets per batch."""
+    wanted = [(o.ticket, *o.changes["agent"]) for o in outcomes if "agent" in o.changes]
+    if not wanted:
+        return {}
+    members = _available_members({team.pk for _, _, team in wanted})
+    round_robin_teams = {team.pk: team for _, how, team in wanted if how == routing.ROUND_ROBIN}
+    cursors = {pk: _locked_cursor(team) for pk, team in round_robin_teams.items()}
+    open_counts = _open_ticket_counts(
+        {
+            agent.pk
+            for _, strategy, team in wanted
+            if strategy == routing.FEWEST_OPEN
+            for agent in members.get(team.pk, ())
+        }
+    )
+    picked = {}
+    for ticket, strategy, team in wanted:
+        available = members.get(team.pk, [])
+        if not available:
+            continue
+        if strategy == routing.FEWEST_OPEN:
+            agent = min(available, key=lambda a: (open_counts[a.pk], a.pk))
+        else:
+            cursor = cursors[team.pk]
+            after = cursor.last_agent_id or 0
+            agent = next((a for a in available if a.pk > after), available[0])
+            cursor.last_agent = agent
+        picked[ticket.pk] = agent
+        if ticket.status in Ticket.ACTIVE_STATUSES and ticket.assignee_id != agent.pk:
+            open_counts[agent.pk] = open_counts.get(agent.pk, 0) + 1
+            if ticket.assignee_id in open_counts:
+                open_counts[ticket.assignee_id] -= 1
+    moved = [cursor for cursor in cursors.values() if cursor.last_agent_id is not None]
+    RoundRobinCursor.objects.bulk_update(moved, ["last_agent"])
+    return picked
+
+
+def _available_members(team_ids: set[int]) -> dict[int, list[User]]:
+    """team id -> its agents who are not away, by id."""
+    links = (
+        Team.members.through.objects.filter(
+            team_id__in=team_ids, user__is_active=True, user__away=False
+        )
+        .select_related("user")
+        .order_by("user_id")
+    )
+    members: dict[int, list[User]] = {}
+    for link in links:
+        members.setdefault(link.team_id, []).append(link.user)
+    return members
+
+
+def _open_ticket_counts(agent_ids: set[int]) -> dict[int, int]:
+    if not agent_ids:
+        return {}
+    counts = (
+        Ticket.objects.filter(assignee_id__in=agent_ids, status__in=Ticket.ACTIVE_STATUSES)
+        .values("assignee_id")
+        .annotate(open_count=Count("pk"))
+    )
+    return {pk: 0 for pk in agent_ids} | {row["assignee_id"]: row["open_count"] for row in counts}
+
+
+def _apply_sla_policies(outcomes: list[RoutingOutcome], *, event: str) -> None:
+    """The policy a rule set, else on creation the default policy (looked up once)."""
+    default = None
+    if event == Event.TICKET_CREATED:
+        default = SLAPolicy.objects.filter(is_default=True).first()
+    for outcome in outcomes:
+        policy = outcome.changes.get("sla_policy")
+        ticket = outcome.ticket
+        if policy is not None:
+            apply_sla_policy(ticket=ticket, policy=policy, cause=_cause(outcome))
+        elif default is not None and ticket.sla_policy_id is None:
+            apply_sla_policy(ticket=ticket, policy=default, cause="default SLA policy")
 
 
 def _locked_cursor(team: Team) -> RoundRobinCursor:
