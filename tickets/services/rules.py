@@ -532,7 +532,8 @@ def _pick_agents(outcomes: list[RoutingOutcome]) -> dict[int, User]:
         return {}
     members = _available_members({team.pk for _, _, team in wanted})
     round_robin_teams = {team.pk: team for _, how, team in wanted if how == routing.ROUND_ROBIN}
-    cursors = {pk: _locked_cursor(team) for pk, team in round_robin_teams.items()}
+    # Locked in team order, so concurrent batches cannot deadlock on each other's cursors.
+    cursors = {pk: _locked_cursor(team) for pk, team in sorted(round_robin_teams.items())}
     open_counts = _open_ticket_counts(
         {
             agent.pk
@@ -558,8 +559,7 @@ def _pick_agents(outcomes: list[RoutingOutcome]) -> dict[int, User]:
             open_counts[agent.pk] = open_counts.get(agent.pk, 0) + 1
             if ticket.assignee_id in open_counts:
                 open_counts[ticket.assignee_id] -= 1
-    moved = [cursor for cursor in cursors.values() if cursor.last_agent_id is not None]
-    RoundRobinCursor.objects.bulk_update(moved, ["last_agent"])
+    RoundRobinCursor.objects.bulk_update(list(cursors.values()), ["last_agent"])
     return picked
 
 
