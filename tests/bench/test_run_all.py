@@ -82,3 +82,19 @@ def test_saving_one_step_keeps_the_others_and_rewrites_only_the_readme_section(o
     assert "0.8 ms" not in table and "| 0.7 ms | yes |" in table and "| 41 ms | **no** |" in table
     assert readme.startswith("# Title\n\n") and readme.endswith("\n\n## Next\n")
     assert "old" not in readme and "| Inbox | ≤ 30 ms | 41 ms | **no** |" in readme
+
+
+def test_the_inbox_row_shows_cpu_and_database_time_beside_the_median():
+    log = (
+        "[ 24.0s] inbox /?status=open&sort=updated: median 79.8 ms (p90 140.0 ms, CPU in this "
+        "process 34.5 ms), 11 queries\n"
+        "[ 24.0s]   database execution time of its SELECTs: 5.60 ms; slowest 5.17 ms:\n"
+    )
+    result = {"tickets": "1000000", "inbox_ms": "79.8", "ticket_ms": "52.4", "inbox_queries": "11"}
+
+    [inbox, *_] = run_all.inbox_rows(result, log)
+
+    assert (
+        inbox["measured"] == "79.8 ms (p90 140.0 ms; CPU 34.5 ms in Django, 5.60 ms in PostgreSQL)"
+    )
+    assert inbox["met"] is False
