@@ -1,6 +1,7 @@
 import pytest
 
 from tests import factories
+from tests.api_clients import api  # noqa: F401  (a fixture for every test folder)
 from tests.smtp import smtp_server  # noqa: F401  (a fixture for every test folder)
 
 

@@ -12,9 +12,9 @@ from django.db import OperationalError, connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from rest_framework.authtoken.models import Token
-from rest_framework.test import APIClient
 
 from helpdesk.models import TokenScope
+from tests.api_clients import token_client
 from tests.helpdesk.test_settings import run_python
 
 SIGN_IN_FAILURE_LIMIT = 5
@@ -128,15 +128,9 @@ def test_production_cookies_are_secure_http_only_and_same_site(tmp_path):
     assert cookies["session"] == expected
 
 
-def _token_client(token: Token) -> APIClient:
-    client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
-    return client
-
-
 def test_a_read_only_token_reads_but_cannot_write(agent, ticket):
     call_command("issue_api_token", "agent", "--access", "read", stdout=mock.Mock())
-    api = _token_client(Token.objects.get(user=agent))
+    api = token_client(Token.objects.get(user=agent))
 
     assert api.get(reverse("api:ticket-list")).status_code == 200
     refused = api.post(reverse("api:tag-list"), {"name": "vip"}, format="json")
@@ -147,8 +141,8 @@ def test_a_read_only_token_reads_but_cannot_write(agent, ticket):
 
 def test_a_read_write_token_and_an_unscoped_token_write(agent, lead):
     call_command("issue_api_token", "agent", "--access", "write", stdout=mock.Mock())
-    scoped = _token_client(Token.objects.get(user=agent))
-    unscoped = _token_client(Token.objects.create(user=lead))
+    scoped = token_client(Token.objects.get(user=agent))
+    unscoped = token_client(Token.objects.create(user=lead))
 
     assert scoped.post(reverse("api:tag-list"), {"name": "a"}, format="json").status_code == 201
     assert unscoped.post(reverse("api:tag-list"), {"name": "b"}, format="json").status_code == 201
@@ -156,7 +150,7 @@ def test_a_read_write_token_and_an_unscoped_token_write(agent, lead):
 
 
 def test_the_token_its_scope_and_its_user_are_loaded_in_one_query(agent):
-    api = _token_client(Token.objects.create(user=agent))
+    api = token_client(Token.objects.create(user=agent))
 
     with CaptureQueriesContext(connection) as queries:
         assert api.get(reverse("api:tag-list")).status_code == 200
@@ -180,7 +174,7 @@ def test_an_unreachable_database_gives_a_503_page_with_retry_after(client):
 
 
 def test_an_unreachable_database_gives_the_api_a_json_503(agent):
-    api = _token_client(Token.objects.create(user=agent))
+    api = token_client(Token.objects.create(user=agent))
 
     with mock.patch("tickets.api.views.TagViewSet.get_queryset", _database_down):
         response = api.get(reverse("api:tag-list"))

@@ -2,10 +2,6 @@
 
 import time
 
-import pytest
-from rest_framework.authtoken.models import Token
-from rest_framework.test import APIClient
-
 from helpdesk.celery import app as celery_app
 from tickets import tasks
 from tickets.models import Message, Ticket
@@ -13,15 +9,8 @@ from tickets.models import Message, Ticket
 REQUEST_BUDGET_SECONDS = 10
 
 
-@pytest.fixture
-def token_client(agent):
-    client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=agent).key}")
-    return client
-
-
 def test_work_saved_while_the_broker_is_down_is_finished_by_the_sweeper(
-    live_celery, postgres, token_client, use_broker, closed_port_url, wait_until, monkeypatch
+    live_celery, postgres, api, use_broker, closed_port_url, wait_until, monkeypatch
 ):
     # given: the web side's broker is a port nothing listens on
     real_broker = celery_app.conf.broker_url
@@ -29,13 +18,13 @@ def test_work_saved_while_the_broker_is_down_is_finished_by_the_sweeper(
 
     # when: a ticket arrives through the API and an agent replies
     started = time.monotonic()
-    created = token_client.post(
+    created = api.post(
         "/api/tickets/",
         {"customer_email": "ann@example.com", "subject": "Invoice twice", "body_text": "Twice!"},
         format="json",
     )
     ticket_id = created.json()["id"]
-    replied = token_client.post(
+    replied = api.post(
         f"/api/tickets/{ticket_id}/reply/", {"body_text": "Refund is on its way"}, format="json"
     )
     elapsed = time.monotonic() - started

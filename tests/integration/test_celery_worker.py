@@ -1,23 +1,12 @@
 """A ticket created through the REST API is routed by a real Celery worker over Redis."""
 
-import pytest
-from rest_framework.authtoken.models import Token
-from rest_framework.test import APIClient
-
 from tests.factories import TeamFactory
 from tickets.models import RoutingRule, Ticket
 from tickets.services import rules
 
 
-@pytest.fixture
-def token_client(agent):
-    client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=agent).key}")
-    return client
-
-
 def test_ticket_created_via_the_api_is_routed_by_the_worker(
-    live_celery, postgres, token_client, lead, wait_until
+    live_celery, postgres, api, lead, wait_until
 ):
     # given: a lead's rule sends invoice questions to Billing
     billing = TeamFactory(name="Billing", slug="billing")
@@ -32,7 +21,7 @@ def test_ticket_created_via_the_api_is_routed_by_the_worker(
     )
 
     # when
-    response = token_client.post(
+    response = api.post(
         "/api/tickets/",
         {
             "customer_email": "ann@example.com",

@@ -1,8 +1,6 @@
 """Segments in the REST API: badges on customers; the segment filter of customers and tickets."""
 
 import pytest
-from rest_framework.authtoken.models import Token
-from rest_framework.test import APIClient
 
 from segments.models import Membership, Segment, Segmentation
 from tests.factories import CustomerFactory, TicketFactory
@@ -10,13 +8,6 @@ from tests.segments.test_views import current_run_with_members
 
 CUSTOMERS = "/api/customers/"
 TICKETS = "/api/tickets/"
-
-
-@pytest.fixture
-def api(agent) -> APIClient:
-    client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=agent).key}")
-    return client
 
 
 def members_of(segment: Segment) -> list[int]:

@@ -8,6 +8,7 @@ from rest_framework.test import APIClient
 
 from helpdesk.models import AuditLog
 from tests import factories
+from tests.api_clients import token_client
 from tickets.models import Customer, Message, Ticket
 
 TICKETS = "/api/tickets/"
@@ -15,13 +16,6 @@ TICKETS = "/api/tickets/"
 
 def _detail(ticket: Ticket, suffix: str = "") -> str:
     return f"{TICKETS}{ticket.pk}/{suffix}"
-
-
-@pytest.fixture
-def api(agent) -> APIClient:
-    client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=agent).key}")
-    return client
 
 
 def _ids(response) -> list[int]:
@@ -63,8 +57,7 @@ def test_a_wrong_token_is_refused(db):
 
 def test_a_token_of_a_user_without_a_role_is_refused(db):
     user = factories.UserFactory()
-    client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=user).key}")
+    client = token_client(Token.objects.create(user=user))
 
     assert client.get(TICKETS).status_code == 403
 

@@ -1,21 +1,12 @@
 """Bad input to the API gets a 4xx with a clear error, never a 500."""
 
 import pytest
-from rest_framework.authtoken.models import Token
-from rest_framework.test import APIClient
 
 from tests import factories
 from tickets.models import Customer, Ticket
 
 HUGE_ID = 10**30
 HUGE_TEXT = "x" * 100_001
-
-
-@pytest.fixture
-def api(agent) -> APIClient:
-    client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=agent).key}")
-    return client
 
 
 def _valid_ticket(**changes) -> dict:

@@ -3,8 +3,6 @@
 from decimal import Decimal
 
 import pytest
-from rest_framework.authtoken.models import Token
-from rest_framework.test import APIClient
 
 from helpdesk.models import AuditLog
 from tests import factories
@@ -13,13 +11,6 @@ from tickets.models import Customer, Purchase, Tag
 CUSTOMERS = "/api/customers/"
 PURCHASES = "/api/purchases/"
 TAGS = "/api/tags/"
-
-
-@pytest.fixture
-def api(agent) -> APIClient:
-    client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=agent).key}")
-    return client
 
 
 def _customer_url(customer: Customer) -> str:
