@@ -6,18 +6,14 @@ from django.urls import reverse
 from django.utils import timezone
 
 from tests import factories
+from tests.tickets.views_support import only_test_extensions, register_vip_segment_filter
 from tickets import extensions, selectors, services
-from tickets.extensions import Badge, CustomerFilter
-from tickets.models import Customer, Message, Ticket
+from tickets.extensions import Badge
+from tickets.models import Message, Ticket
 
+__all__ = ["only_test_extensions"]
 
-@pytest.fixture
-def no_extensions(monkeypatch):
-    """Only the providers a test registers itself take part."""
-    monkeypatch.setattr(extensions, "_badge_providers", [])
-    monkeypatch.setattr(extensions, "_customer_filters", [])
-    monkeypatch.setattr(extensions, "_customer_panel_providers", [])
-    monkeypatch.setattr(extensions, "_ticket_panel_providers", [])
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("only_test_extensions")]
 
 
 def _ticket(minutes_ago=0, **kwargs):
@@ -31,9 +27,6 @@ def _ids(page):
 
 def _inbox(user, **filters):
     return _ids(selectors.inbox_page(user=user, filters=filters))
-
-
-pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("no_extensions")]
 
 
 class TestInboxFilters:
@@ -95,14 +88,7 @@ class TestInboxFilters:
         vip = factories.CustomerFactory()
         wanted = _ticket(customer=vip)
         _ticket()
-        extensions.register_customer_filter(
-            CustomerFilter(
-                param="segment",
-                label="Segment",
-                choices=lambda: [("vip", "VIP")],
-                customer_ids=lambda value: Customer.objects.filter(pk=vip.pk).values("pk"),
-            )
-        )
+        register_vip_segment_filter(vip)
 
         assert _inbox(agent, segment="vip") == [wanted.pk]
         assert len(_inbox(agent)) == 2

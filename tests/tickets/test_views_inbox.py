@@ -2,10 +2,14 @@ import pytest
 from django.urls import reverse
 
 from tests import factories
-from tests.tickets.views_support import count_queries, only_test_extensions, segment_badges
+from tests.tickets.views_support import (
+    count_queries,
+    only_test_extensions,
+    register_vip_segment_filter,
+    segment_badges,
+)
 from tickets import extensions
-from tickets.extensions import CustomerFilter
-from tickets.models import Customer, SavedView, Ticket
+from tickets.models import SavedView, Ticket
 
 __all__ = ["only_test_extensions"]
 
@@ -103,14 +107,7 @@ def test_contributed_customer_filter_is_rendered_and_applied(agent_client):
     vip = factories.CustomerFactory()
     wanted = factories.TicketFactory(customer=vip)
     factories.TicketFactory()
-    extensions.register_customer_filter(
-        CustomerFilter(
-            param="segment",
-            label="Segment",
-            choices=lambda: [("vip", "VIP")],
-            customer_ids=lambda value: Customer.objects.filter(pk=vip.pk).values("pk"),
-        )
-    )
+    register_vip_segment_filter(vip)
 
     page = agent_client.get(INBOX).content.decode()
     response = agent_client.get(INBOX, {"segment": "vip"})

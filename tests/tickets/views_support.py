@@ -5,7 +5,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from tickets import extensions
-from tickets.extensions import Badge
+from tickets.extensions import Badge, CustomerFilter
 from tickets.models import Customer
 
 
@@ -16,6 +16,18 @@ def only_test_extensions(monkeypatch):
     monkeypatch.setattr(extensions, "_customer_filters", [])
     monkeypatch.setattr(extensions, "_customer_panel_providers", [])
     monkeypatch.setattr(extensions, "_ticket_panel_providers", [])
+
+
+def register_vip_segment_filter(vip: Customer) -> None:
+    """A contributed customer filter: ``segment=vip`` keeps only ``vip``'s tickets."""
+    extensions.register_customer_filter(
+        CustomerFilter(
+            param="segment",
+            label="Segment",
+            choices=lambda: [("vip", "VIP")],
+            customer_ids=lambda value: Customer.objects.filter(pk=vip.pk).values("pk"),
+        )
+    )
 
 
 def segment_badges(customer_ids):
