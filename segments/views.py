@@ -2,10 +2,11 @@
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.http import Http404, HttpResponseBadRequest, StreamingHttpResponse
+from django.http import HttpResponseBadRequest, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from helpdesk.not_found import missing_as_404
 from helpdesk.permissions import agent_required, lead_required
 from segments import page_selectors, selectors, services
 from segments.charts import sparkline
@@ -54,19 +55,15 @@ def run_progress(request, run_id: int):
 
 
 def _run_report(run_id: int) -> page_selectors.RunReport:
-    try:
+    with missing_as_404(SegmentRun, "No such run."):
         return page_selectors.run_report(run_id=run_id)
-    except SegmentRun.DoesNotExist as missing:
-        raise Http404("No such run.") from missing
 
 
 @agent_required
 @require_GET
 def segmentation_detail(request, slug: str):
-    try:
+    with missing_as_404(Segmentation, "No such segmentation."):
         page = page_selectors.segmentation_page(slug=slug)
-    except Segmentation.DoesNotExist as missing:
-        raise Http404("No such segmentation.") from missing
     context = {
         "page": page,
         "rows": [(summary, sparkline(summary.trend_sizes)) for summary in page.segments],
@@ -98,10 +95,8 @@ def segment_detail(request, segment_id: int):
 
 
 def _segment_page(segment_id: int) -> page_selectors.SegmentPage:
-    try:
+    with missing_as_404(Segment, "No such segment."):
         return page_selectors.segment_page(segment_id=segment_id)
-    except Segment.DoesNotExist as missing:
-        raise Http404("No such segment.") from missing
 
 
 @agent_required

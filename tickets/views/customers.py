@@ -1,7 +1,7 @@
-from django.http import Http404
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods
 
+from helpdesk.not_found import missing_as_404
 from helpdesk.permissions import agent_required
 from tickets import selectors, services
 from tickets.forms import CustomerForm, CustomerListFilterForm, service_errors_on
@@ -24,10 +24,8 @@ def customer_list(request):
 
 
 def _profile_or_404(customer_id: int) -> selectors.CustomerProfile:
-    try:
+    with missing_as_404(Customer, "No such customer."):
         return selectors.customer_profile(customer_id=customer_id)
-    except Customer.DoesNotExist as missing:
-        raise Http404("No such customer.") from missing
 
 
 @agent_required

@@ -1,7 +1,7 @@
-from django.http import Http404
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
+from helpdesk.not_found import missing_as_404
 from helpdesk.permissions import agent_required
 from tickets import selectors
 from tickets.forms import OrganisationListForm
@@ -25,8 +25,6 @@ def organisation_list(request):
 @agent_required
 @require_GET
 def organisation_detail(request, organisation_id: int):
-    try:
+    with missing_as_404(Organisation, "No such organisation."):
         page = selectors.organisation_page(organisation_id=organisation_id)
-    except Organisation.DoesNotExist as missing:
-        raise Http404("No such organisation.") from missing
     return render(request, "tickets/organisation_detail.html", {"org": page})

@@ -1,7 +1,8 @@
-from django.http import Http404, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
+from helpdesk.not_found import missing_as_404
 from helpdesk.permissions import agent_required
 from tickets import presence, selectors, services
 from tickets.forms import NoteForm, ReplyForm, TicketPropertiesForm, service_errors_on
@@ -14,10 +15,8 @@ def _properties_form(ticket, data=None, choices=None):
 
 
 def _render_ticket(request, ticket_id, *, reply_form=None, note_form=None, status=200):
-    try:
+    with missing_as_404(Ticket, "No such ticket."):
         detail = selectors.ticket_detail(ticket_id=ticket_id)
-    except Ticket.DoesNotExist as missing:
-        raise Http404("No such ticket.") from missing
     choices = selectors.inbox_choices()
     context = {
         "detail": detail,
@@ -32,10 +31,8 @@ def _render_ticket(request, ticket_id, *, reply_form=None, note_form=None, statu
 
 
 def _ticket_or_404(ticket_id: int) -> Ticket:
-    try:
+    with missing_as_404(Ticket, "No such ticket."):
         return selectors.ticket_sidebar_state(ticket_id=ticket_id)
-    except Ticket.DoesNotExist as missing:
-        raise Http404("No such ticket.") from missing
 
 
 @agent_required
