@@ -394,15 +394,14 @@ def ticket_sidebar_state(*, ticket_id: int) -> Ticket:
     )
 
 
-def _ticket_count() -> Subquery:
-    counted = (
-        Ticket.objects.filter(customer=OuterRef("pk"))
-        .order_by()
-        .values("customer")
-        .annotate(n=Count("pk"))
-        .values("n")
-    )
+def _count_per(rows: QuerySet, parent: str) -> Subquery:
+    """How many of ``rows`` (filtered on ``parent=OuterRef("pk")``) belong to each parent row."""
+    counted = rows.order_by().values(parent).annotate(n=Count("pk")).values("n")
     return Subquery(counted, output_field=IntegerField())
+
+
+def _ticket_count() -> Subquery:
+    return _count_per(Ticket.objects.filter(customer=OuterRef("pk")), "customer")
 
 
 def customer_list_page(*, filters: Mapping, page: int = 1) -> BadgedPage:
@@ -461,13 +460,6 @@ def customer_profile(*, customer_id: int, rows: int = 25) -> CustomerProfile:
 
 
 def organisation_list_page(*, query: str = "", page: int = 1) -> Page:
-    customers = (
-        Customer.objects.filter(organisation=OuterRef("pk"))
-        .order_by()
-        .values("organisation")
-        .annotate(n=Count("pk"))
-        .values("n")
-    )
     organisations = Organisation.objects.all()
     if query:
         organisations = organisations.filter(
@@ -477,7 +469,11 @@ def organisation_list_page(*, query: str = "", page: int = 1) -> Page:
         organisations.prefetch_related(
             Prefetch("domains", OrganisationDomain.objects.order_by("domain"))
         )
-        .annotate(customer_count=Subquery(customers, output_field=IntegerField()))
+        .annotate(
+            customer_count=_count_per(
+                Customer.objects.filter(organisation=OuterRef("pk")), "organisation"
+            )
+        )
         .order_by("name", "id")
     )
     rows, has_next = _page_of(organisations, number=page)
