@@ -2,8 +2,10 @@
 
 The text uses the canned-reply placeholder language (a whitelist, never a template engine).
 Sending is at most once per customer and campaign: each recipient is a row, unique per
-(campaign, customer), claimed under a row lock that other workers skip, and its email goes out
-in the same transaction that marks it sent, so an SMTP error leaves it pending for the retry.
+(campaign, customer), claimed under a row lock that other workers skip and marked sent in a
+committed transaction before its email goes out, so a job redelivered after its worker died
+mid-send never mails that customer again (the trade-off: that one email may be lost). An SMTP
+error puts the row back to pending for the retry.
 """
 
 from dataclasses import dataclass
@@ -205,9 +207,26 @@ def stalled_campaign_ids(*, now: datetime) -> list[int]:
     return list(stalled.values_list("pk", flat=True))
 
 
-@transaction.atomic
 def _send_next(campaign: Campaign) -> bool:
     """Claim one pending recipient no other worker holds and send to them; False when none."""
+    recipient = _claim_next(campaign)
+    if recipient is None:
+        return False
+    if recipient.state == CampaignRecipient.State.SENT:
+        rendered = render_email(campaign=campaign, customer=recipient.customer)
+        try:
+            _email(rendered, to=recipient.customer.email).send()
+        except Exception:
+            CampaignRecipient.objects.filter(pk=recipient.pk).update(
+                state=CampaignRecipient.State.PENDING, sent_at=None
+            )
+            raise
+    return True
+
+
+@transaction.atomic
+def _claim_next(campaign: Campaign) -> CampaignRecipient | None:
+    """The next pending recipient, marked sent (or skipped) and committed before any send."""
     recipient = (
         CampaignRecipient.objects.select_for_update(skip_locked=True, of=("self",))
         .select_related("customer")
@@ -216,18 +235,16 @@ def _send_next(campaign: Campaign) -> bool:
         .first()
     )
     if recipient is None:
-        return False
+        return None
     customer = recipient.customer
     # Consent can be withdrawn between the start and this customer's turn.
     if not customer.marketing_consent or customer.unsubscribed_at is not None:
         recipient.state = CampaignRecipient.State.SKIPPED
         recipient.save(update_fields=["state"])
-        return True
+        return recipient
     recipient.state, recipient.sent_at = CampaignRecipient.State.SENT, timezone.now()
     recipient.save(update_fields=["state", "sent_at"])
-    rendered = render_email(campaign=campaign, customer=customer)
-    _email(rendered, to=customer.email).send()
-    return True
+    return recipient
 
 
 @dataclass(frozen=True)

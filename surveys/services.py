@@ -108,25 +108,39 @@ def survey_link(invitation: SurveyInvitation) -> str:
 
 
 def send_invitation(*, invitation_id: int) -> bool:
-    """Email the survey once. The row stays locked while the mail goes out, so a duplicate
-    task waits and then finds ``sent_at`` set; an SMTP error rolls back and the task retries.
+    """Email the survey at most once. ``sent_at`` is committed before the mail goes out, so a
+    duplicate or redelivered task finds it set, even when the worker died after the SMTP server
+    accepted the mail; an SMTP error clears it again for the task's retry. The trade-off: a
+    worker killed during the send loses that survey rather than sending it twice.
     Returns whether an email was sent."""
-    with transaction.atomic():
-        invitation = (
-            SurveyInvitation.objects.select_for_update(of=("self",))
-            .select_related("customer", "ticket")
-            .filter(pk=invitation_id, sent_at__isnull=True)
-            .first()
-        )
-        if invitation is None or invitation.customer.email.endswith(ERASED_EMAIL_SUFFIX):
-            return False
-        if invitation.ticket is not None:
-            invitation.agent_id = invitation.ticket.assignee_id
-            invitation.team_id = invitation.ticket.team_id
-        invitation.sent_at = timezone.now()
-        invitation.save(update_fields=["agent", "team", "sent_at"])
+    invitation = _mark_invitation_sent(invitation_id)
+    if invitation is None:
+        return False
+    try:
         _invitation_email(invitation).send()
+    except Exception:
+        SurveyInvitation.objects.filter(pk=invitation.pk).update(sent_at=None)
+        raise
     return True
+
+
+@transaction.atomic
+def _mark_invitation_sent(invitation_id: int) -> SurveyInvitation | None:
+    """The invitation, claimed for sending; None when it was sent already or cannot be."""
+    invitation = (
+        SurveyInvitation.objects.select_for_update(of=("self",))
+        .select_related("customer", "ticket")
+        .filter(pk=invitation_id, sent_at__isnull=True)
+        .first()
+    )
+    if invitation is None or invitation.customer.email.endswith(ERASED_EMAIL_SUFFIX):
+        return None
+    if invitation.ticket is not None:
+        invitation.agent_id = invitation.ticket.assignee_id
+        invitation.team_id = invitation.ticket.team_id
+    invitation.sent_at = timezone.now()
+    invitation.save(update_fields=["agent", "team", "sent_at"])
+    return invitation
 
 
 def _invitation_email(invitation: SurveyInvitation) -> EmailMultiAlternatives:

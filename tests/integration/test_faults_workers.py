@@ -1,0 +1,241 @@
+"""Faults injected into real Celery workers and a real Redis: workers killed with SIGKILL in the
+middle of their work, and Redis stopped while mail arrives and agents reply.
+
+Every test gets its own redis-server on a free port, so stopping it never touches the shared
+Redis; its workers are subprocesses pointed at the test database and at that private broker.
+Fast variant in CI: one round each. Long run: ``FAULT_ROUNDS=20 .venv/bin/pytest
+tests/integration/test_faults_workers.py``.
+"""
+
+import asyncio
+import shutil
+import subprocess
+import threading
+import time
+from collections import Counter
+from datetime import timedelta
+
+import pytest
+import redis
+from aiosmtpd.controller import Controller
+from django.utils import timezone
+
+from helpdesk.celery import app as celery_app
+from segments import outreach
+from segments.models import Campaign, Segmentation
+from surveys import services as survey_services
+from surveys.models import SurveyInvitation
+from surveys.tasks import send_invitation_task
+from tests.factories import CustomerFactory, LeadFactory, TicketFactory
+from tests.integration.conftest import BROKER_KEY_PREFIX
+from tests.real_services import missing
+from tests.segments.test_selectors import make_current_run
+from tests.smtp import SmtpRecorder, free_port
+from tickets.models import Ticket
+
+from .test_faults import FAULT_ROUNDS
+
+# Short enough that a killed worker's task comes back quickly, long enough that a live worker
+# finishes its task before anyone takes it again.
+VISIBILITY_TIMEOUT_SECONDS = 3
+WAIT_SECONDS = 60
+
+
+class PrivateRedis:
+    """A redis-server subprocess without persistence on its own port."""
+
+    def __init__(self):
+        self.port = free_port()
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+        self.process: subprocess.Popen | None = None
+
+    def start(self) -> None:
+        self.process = subprocess.Popen(
+            [
+                *("redis-server", "--port", str(self.port), "--bind", "127.0.0.1"),
+                *("--save", "", "--appendonly", "no"),
+            ],
+            stdout=subprocess.DEVNULL,
+        )
+        client = redis.Redis.from_url(self.url, socket_connect_timeout=1)
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                client.ping()
+                return
+            except redis.ConnectionError:
+                if time.monotonic() > deadline:
+                    pytest.fail(f"redis-server did not start on port {self.port}")
+                time.sleep(0.05)
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            self.process.wait(timeout=10)
+
+
+@pytest.fixture
+def private_broker(postgres, transactional_db, settings, use_broker):
+    """A private Redis the web side (this process) enqueues to, as the workers expect."""
+    if not shutil.which("redis-server"):
+        missing("the Redis fault tests need redis-server")
+    server = PrivateRedis()
+    server.start()
+    transport_options = celery_app.conf.broker_transport_options
+    settings.CELERY_TASK_ALWAYS_EAGER = False
+    celery_app.conf.task_always_eager = False
+    celery_app.conf.broker_transport_options = {
+        **transport_options,
+        "global_keyprefix": BROKER_KEY_PREFIX,
+    }
+    use_broker(server.url)
+    try:
+        yield server
+    finally:
+        celery_app.conf.task_always_eager = True
+        celery_app.conf.broker_transport_options = transport_options
+        server.stop()
+
+
+def worker_env(broker: PrivateRedis, *, email_url: str) -> dict:
+    return {
+        "REDIS_URL": broker.url,
+        "EMAIL_URL": email_url,
+        "DJANGO_SETTINGS_MODULE": "tests.integration.fault_worker_settings",
+        "FAULT_VISIBILITY_TIMEOUT": str(VISIBILITY_TIMEOUT_SECONDS),
+    }
+
+
+class QuitHoldingRecorder(SmtpRecorder):
+    """Accepts every message; once armed, holds the next session's QUIT until released. The
+    sender then has the server's 250 for its DATA, but is still inside its send call."""
+
+    def __init__(self):
+        super().__init__()
+        self.armed = False
+        self.holding = threading.Event()
+        self.release = threading.Event()
+
+    def arm(self) -> None:
+        self.holding.clear()
+        self.release.clear()
+        self.armed = True
+
+    async def handle_QUIT(self, server, session, envelope):
+        if self.armed:
+            self.armed = False
+            self.holding.set()
+            while not self.release.is_set():
+                await asyncio.sleep(0.05)
+        return "221 Bye"
+
+    def recipients(self) -> Counter:
+        return Counter(address for envelope in self.envelopes for address in envelope.rcpt_tos)
+
+
+@pytest.fixture
+def holding_smtp():
+    recorder = QuitHoldingRecorder()
+    controller = Controller(recorder, hostname="127.0.0.1", port=free_port())
+    controller.start()
+    recorder.url = f"smtp://127.0.0.1:{controller.port}"
+    try:
+        yield recorder
+    finally:
+        recorder.release.set()
+        controller.stop()
+
+
+def kill_after_the_server_accepts(spawn_celery_worker, env, smtp, *, start, finished, wait_until):
+    """``start()`` a sending job on a worker, SIGKILL the worker once the SMTP server accepted
+    the first message, then wait until a fresh worker has ``finished(worker)`` the job."""
+    smtp.arm()
+    with spawn_celery_worker(env=env) as doomed:
+        start()
+        wait_until(smtp.holding.is_set, timeout=WAIT_SECONDS, what="the server to take a mail")
+        doomed.kill()
+    smtp.release.set()
+    with spawn_celery_worker(env=env) as fresh:
+        wait_until(
+            lambda: finished(fresh),
+            timeout=WAIT_SECONDS,
+            what="a fresh worker to finish the redelivered job",
+        )
+
+
+def test_a_worker_killed_while_sending_a_survey_does_not_send_it_twice(
+    private_broker, spawn_celery_worker, holding_smtp, wait_until
+):
+    env = worker_env(private_broker, email_url=holding_smtp.url)
+    for round_ in range(FAULT_ROUNDS):
+        crash_while_sending_a_survey(
+            f"rated{round_}@example.com", spawn_celery_worker, env, holding_smtp, wait_until
+        )
+    assert max(holding_smtp.recipients().values()) == 1
+
+
+def crash_while_sending_a_survey(email, spawn_celery_worker, env, smtp, wait_until) -> None:
+    # given: a solved ticket's survey invitation
+    solved_at = timezone.now() - timedelta(hours=1)
+    ticket = TicketFactory(
+        customer=CustomerFactory(email=email),
+        status=Ticket.Status.SOLVED,
+        solved_at=solved_at,
+        created_at=solved_at,
+    )
+    survey_services.invite_solved_tickets()
+    invitation = SurveyInvitation.objects.get(ticket=ticket)
+    task_id = f"fault-survey-{invitation.pk}"
+
+    # when: its worker dies after the SMTP server accepted the email, and the job comes back
+    kill_after_the_server_accepts(
+        spawn_celery_worker,
+        env,
+        smtp,
+        start=lambda: send_invitation_task.apply_async((invitation.pk,), task_id=task_id),
+        finished=lambda worker: f"[{task_id}] succeeded" in worker.log(),
+        wait_until=wait_until,
+    )
+
+    # then: the customer got the survey once
+    assert smtp.recipients()[email] == 1
+    invitation.refresh_from_db()
+    assert invitation.sent_at is not None
+
+
+def test_a_worker_killed_while_sending_a_campaign_sends_nobody_two_emails(
+    private_broker, spawn_celery_worker, holding_smtp, wait_until
+):
+    env = worker_env(private_broker, email_url=holding_smtp.url)
+    for round_ in range(FAULT_ROUNDS):
+        crash_while_sending_a_campaign(round_, spawn_celery_worker, env, holding_smtp, wait_until)
+
+
+def crash_while_sending_a_campaign(round_, spawn_celery_worker, env, smtp, wait_until) -> None:
+    # given: a campaign to 5 consenting members of a segment
+    members = [
+        CustomerFactory(email=f"r{round_}member{n}@example.com", marketing_consent=True)
+        for n in range(5)
+    ]
+    slug = f"faults-{round_}"
+    Segmentation.objects.create(name=f"Faults {round_}", slug=slug, kind="rule")
+    _, (segment,) = make_current_run(slug, members, segment_names=("All",))
+    campaign = outreach.create_campaign(
+        segment=segment, subject="News", body="Hi {{ customer.first_name }}.", author=LeadFactory()
+    )
+
+    # when: its worker dies after the SMTP server accepted the first email
+    kill_after_the_server_accepts(
+        spawn_celery_worker,
+        env,
+        smtp,
+        start=lambda: outreach.start_campaign(campaign=campaign),
+        finished=lambda worker: Campaign.objects.filter(
+            pk=campaign.pk, state=Campaign.State.SENT
+        ).exists(),
+        wait_until=wait_until,
+    )
+
+    # then: every member got it exactly once
+    received = smtp.recipients()
+    assert {m.email: received[m.email] for m in members} == {m.email: 1 for m in members}
