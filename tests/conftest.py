@@ -1,8 +1,17 @@
 import pytest
+from django.core.cache import cache
 
 from tests import factories
 from tests.api_clients import api  # noqa: F401  (a fixture for every test folder)
 from tests.smtp import smtp_server  # noqa: F401  (a fixture for every test folder)
+
+
+@pytest.fixture
+def empty_cache():
+    """Each test starts and ends with an empty cache (rate limits, lockouts, live progress)."""
+    cache.clear()
+    yield
+    cache.clear()
 
 
 @pytest.fixture

@@ -6,7 +6,6 @@ import secrets
 from unittest import mock
 
 import pytest
-from django.core.cache import cache
 from django.core.management import call_command
 from django.db import OperationalError, connection
 from django.test.utils import CaptureQueriesContext
@@ -19,10 +18,7 @@ from tests.helpdesk.test_settings import run_python
 
 SIGN_IN_FAILURE_LIMIT = 5
 
-
-@pytest.fixture(autouse=True)
-def empty_cache():
-    cache.clear()
+pytestmark = pytest.mark.usefixtures("empty_cache")
 
 
 def _sign_in(client, username: str, password: str, ip: str = "10.0.0.1"):

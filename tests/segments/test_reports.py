@@ -6,7 +6,6 @@ from datetime import UTC, date, datetime, timedelta
 import numpy as np
 import pandas as pd
 import pytest
-from django.core.cache import cache
 
 from segments import report_selectors, reports
 from segments.models import Membership, Segment, Segmentation, SegmentRun
@@ -247,9 +246,7 @@ def assert_row(line: reports.Row, expected: dict) -> None:
 # -- the tests ---------------------------------------------------------------------------------
 
 
-@pytest.fixture(autouse=True)
-def empty_cache():
-    cache.clear()
+pytestmark = pytest.mark.usefixtures("empty_cache")
 
 
 @pytest.fixture

@@ -2,7 +2,6 @@ import csv
 import io
 
 import pytest
-from django.core.cache import cache
 from django.urls import reverse
 
 from segments import report_selectors, reports
@@ -12,9 +11,7 @@ from tests.segments.test_reports import NOW, PERIOD, generate
 QUERY = {"segmentation": "behaviour", "start": "2025-03-01", "end": "2025-03-31"}
 
 
-@pytest.fixture(autouse=True)
-def empty_cache():
-    cache.clear()
+pytestmark = pytest.mark.usefixtures("empty_cache")
 
 
 @pytest.fixture

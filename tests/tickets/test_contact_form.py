@@ -1,6 +1,5 @@
 import pytest
 from django.core import mail
-from django.core.cache import cache
 from django.test import Client
 from django.urls import reverse
 
@@ -11,19 +10,15 @@ from tickets.models import Message, Ticket
 from tickets.services import IngestOutcome
 from tickets.views.contact import contact
 
+# The rate limits count in the cache.
+pytestmark = pytest.mark.usefixtures("empty_cache")
+
 FORM = {
     "name": "Ann Customer",
     "email": "ann@example.com",
     "subject": "Cannot log in",
     "message": "The login page says my password is wrong.",
 }
-
-
-@pytest.fixture(autouse=True)
-def empty_rate_limits():
-    cache.clear()
-    yield
-    cache.clear()
 
 
 @pytest.fixture

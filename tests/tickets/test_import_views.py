@@ -1,5 +1,4 @@
 import pytest
-from django.core.cache import cache
 from django.core.files.base import ContentFile
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
@@ -8,15 +7,10 @@ from tickets.models import Customer, ImportJob
 from tickets.services import imports
 from tickets.views import imports as import_views
 
-pytestmark = pytest.mark.django_db
+# Live progress lives in the cache, keyed by job id; ids repeat between tests.
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("empty_cache")]
 
 CUSTOMERS_CSV = b"external_id,email,name\nC1,ann@example.com,Ann\nC2,bob@example.com,Bob\n"
-
-
-@pytest.fixture(autouse=True)
-def fresh_cache():
-    # Live progress lives in the cache, keyed by job id; ids repeat between tests.
-    cache.clear()
 
 
 def upload(client, content: bytes = CUSTOMERS_CSV, name: str = "customers.csv", **fields):

@@ -3,7 +3,6 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 
 import pytest
-from django.core.cache import cache
 from django.core.files.base import ContentFile
 
 from helpdesk.models import AuditLog
@@ -12,7 +11,8 @@ from tickets import services
 from tickets.models import Customer, ImportJob, Message, Organisation, Purchase, Ticket
 from tickets.services import imports
 
-pytestmark = pytest.mark.django_db
+# Live progress lives in the cache, keyed by job id; ids repeat between tests.
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("empty_cache")]
 
 CUSTOMERS_CSV = (
     "external_id,email,name,phone,company,country,city,language,age,gender,signup_date,plan,"
@@ -33,12 +33,6 @@ TICKETS_CSV = (
     "2024-01-03,billing;Urgent\n"
     "T2,C2,Question,,,,,2024-02-01T09:30:00Z,,,\n"
 )
-
-
-@pytest.fixture(autouse=True)
-def fresh_cache():
-    # Live progress lives in the cache, keyed by job id; ids repeat between tests.
-    cache.clear()
 
 
 def run(kind: str, text: str, **options) -> imports.ImportResult:

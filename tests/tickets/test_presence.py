@@ -1,14 +1,8 @@
 import pytest
-from django.core.cache import cache
 
 from tickets import presence
 
-
-@pytest.fixture(autouse=True)
-def empty_cache():
-    cache.clear()
-    yield
-    cache.clear()
+pytestmark = pytest.mark.usefixtures("empty_cache")
 
 
 def test_a_viewer_sees_the_others_but_not_themselves():
