@@ -5,7 +5,6 @@ import imaplib
 import os
 import pwd
 import shutil
-import socket
 import subprocess
 import tempfile
 import time
@@ -15,6 +14,7 @@ import pytest
 
 from tests.factories import MailboxFactory
 from tests.real_services import missing
+from tests.smtp import free_port
 from tests.tickets.emails import raw_email
 from tickets import tasks
 from tickets.models import InboundEmail, Ticket
@@ -63,12 +63,6 @@ userdb {{
 """
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 def _service_account() -> pwd.struct_passwd:
     """Dovecot refuses to run its login and mail processes as root; use nobody then."""
     return pwd.getpwnam("nobody") if os.geteuid() == 0 else pwd.getpwuid(os.geteuid())
@@ -96,7 +90,7 @@ def dovecot():
     account = _service_account()
     for folder in ("run", "state", "mail", "home"):
         (root / folder).mkdir()
-    port = _free_port()
+    port = free_port()
     (root / "passwd").write_text(
         f"{USER}:{{PLAIN}}{PASSWORD}:{account.pw_uid}:{account.pw_gid}::{root}/home\n"
     )
