@@ -124,6 +124,18 @@ class TestApplyPolicy:
         assert plain.sla_policy == round_the_clock
         assert ruled.sla_policy == business_hours
 
+    def test_a_priority_change_recomputes_the_due_times(self, business_hours, agent):
+        ticket = make_ticket()
+        apply_sla_policy(ticket=ticket, policy=business_hours, cause="rule: B2B")
+
+        update_ticket(ticket=ticket, actor=agent, priority=Ticket.Priority.URGENT)
+
+        ticket.refresh_from_db()
+        assert ticket.first_response_due_at == MONDAY_10_BERLIN + timedelta(minutes=30)
+        assert ticket.resolution_due_at is None
+        audit = AuditLog.objects.filter(action="sla_policy_applied", target_id=ticket.pk).last()
+        assert audit.cause == "priority changed"
+
     def test_without_a_default_policy_nothing_happens(self):
         ticket = make_ticket()
         apply_default_sla_policy(ticket=ticket, cause="default")

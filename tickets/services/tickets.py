@@ -10,6 +10,7 @@ from helpdesk.jobs import enqueue_on_commit
 from helpdesk.models import User
 from tickets.models import Customer, Mailbox, Message, Team, Ticket
 from tickets.services.customers import tags_named
+from tickets.services.sla import apply_sla_policy
 
 
 class _Unset:
@@ -213,6 +214,8 @@ def update_ticket(
         update_fields = [f for f in requested if f in changes]
         update_fields += [f for f in ("solved_at", "closed_at") if f in changes]
         ticket.save(update_fields=[*update_fields, "updated_at"])
+    if "priority" in changes and ticket.sla_policy_id:
+        apply_sla_policy(ticket=ticket, policy=ticket.sla_policy, cause="priority changed")
     if tags is not UNSET:
         old_tags = sorted(t.name for t in ticket.tags.all())
         new_tags = tags_named(list(tags))
