@@ -3,7 +3,12 @@ from django.contrib.auth.admin import UserAdmin
 
 from helpdesk.models import AuditLog, User
 
-admin.site.register(User, UserAdmin)
+
+@admin.register(User)
+class HelpdeskUserAdmin(UserAdmin):
+    fieldsets = (*UserAdmin.fieldsets, ("Help desk", {"fields": ("away",)}))
+    list_display = (*UserAdmin.list_display, "away")
+    list_filter = (*UserAdmin.list_filter, "away")
 
 
 @admin.register(AuditLog)
