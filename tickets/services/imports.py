@@ -9,7 +9,6 @@ PostgreSQL, ``bulk_create(update_conflicts=True)`` elsewhere).
 Other apps add kinds with ``register_import_kind`` in their ``AppConfig.ready()``.
 """
 
-import io
 import json
 import tempfile
 from collections.abc import Callable
@@ -26,6 +25,7 @@ from django.db.models.functions import Lower
 from django.utils import timezone
 
 from helpdesk.audit import record_change
+from helpdesk.db import copy_frame
 from helpdesk.jobs import enqueue_on_commit
 from helpdesk.models import User
 from tickets import csv_formats
@@ -602,27 +602,22 @@ def _copy_upsert(
     table = _quoted(model._meta.db_table)
     stage = _quoted(f"import_stage_{model._meta.db_table}")
     columns = ", ".join(_quoted(name) for name in frame.columns)
+    # In CSV an empty cell is NULL; in NOT NULL text columns it means the empty string.
     not_null_text = [
-        _quoted(f.column)
+        f.column
         for f in model._meta.concrete_fields
         if f.column in frame.columns
         and not f.null
         and isinstance(f, models.CharField | models.TextField)
     ]
-    force_not_null = f", FORCE_NOT_NULL ({', '.join(not_null_text)})" if not_null_text else ""
     updates = ", ".join(f"{_quoted(name)} = EXCLUDED.{_quoted(name)}" for name in update_fields)
-    buffer = io.StringIO()
-    _as_copy_text(model, frame).to_csv(buffer, index=False, header=False)
-    buffer.seek(0)
     with connection.cursor() as cursor:
         cursor.execute(
             f"CREATE TEMPORARY TABLE IF NOT EXISTS {stage} ON COMMIT DROP AS "
             f"SELECT {columns} FROM {table} WITH NO DATA"
         )
         cursor.execute(f"TRUNCATE {stage}")
-        cursor.cursor.copy_expert(
-            f"COPY {stage} ({columns}) FROM STDIN WITH (FORMAT csv{force_not_null})", buffer
-        )
+        copy_frame(cursor.cursor, stage, _as_copy_text(model, frame), force_not_null=not_null_text)
         cursor.execute(
             f"WITH written AS (INSERT INTO {table} ({columns}) SELECT {columns} FROM {stage} "
             f"ON CONFLICT ({_quoted(key)}) DO UPDATE SET {updates} RETURNING xmax = 0 AS new) "
