@@ -8,6 +8,7 @@ tests/integration/test_faults_workers.py``.
 """
 
 import asyncio
+import contextlib
 import shutil
 import subprocess
 import threading
@@ -15,18 +16,21 @@ import time
 from collections import Counter
 from datetime import timedelta
 
+import psycopg2
 import pytest
 import redis
 from aiosmtpd.controller import Controller
+from django.db.models import Count
 from django.utils import timezone
 
 from helpdesk.celery import app as celery_app
 from segments import outreach
-from segments.models import Campaign, Segmentation
+from segments import services as segment_services
+from segments.models import Campaign, Membership, Segmentation, SegmentRun
 from surveys import services as survey_services
 from surveys.models import SurveyInvitation
 from surveys.tasks import send_invitation_task
-from tests.factories import CustomerFactory, LeadFactory, TicketFactory
+from tests.factories import CustomerFactory, LeadFactory, PurchaseFactory, TicketFactory
 from tests.integration.conftest import BROKER_KEY_PREFIX
 from tests.real_services import missing
 from tests.segments.test_selectors import make_current_run
@@ -75,8 +79,9 @@ class PrivateRedis:
 
 
 @pytest.fixture
-def private_broker(postgres, transactional_db, settings, use_broker):
-    """A private Redis the web side (this process) enqueues to, as the workers expect."""
+def private_broker(postgres, transactional_db, django_db_serialized_rollback, settings, use_broker):
+    """A private Redis the web side (this process) enqueues to, as the workers expect; the
+    database committed for real, with the rows the migrations create (as ``live_celery``)."""
     if not shutil.which("redis-server"):
         missing("the Redis fault tests need redis-server")
     server = PrivateRedis()
@@ -97,7 +102,7 @@ def private_broker(postgres, transactional_db, settings, use_broker):
         server.stop()
 
 
-def worker_env(broker: PrivateRedis, *, email_url: str) -> dict:
+def worker_env(broker: PrivateRedis, *, email_url: str = "dummymail://") -> dict:
     return {
         "REDIS_URL": broker.url,
         "EMAIL_URL": email_url,
@@ -239,3 +244,80 @@ def crash_while_sending_a_campaign(round_, spawn_celery_worker, env, smtp, wait_
     # then: every member got it exactly once
     received = smtp.recipients()
     assert {m.email: received[m.email] for m in members} == {m.email: 1 for m in members}
+
+
+@contextlib.contextmanager
+def membership_writes_blocked(database: dict):
+    """Holds a lock on the membership table from another connection, so a segment run stops
+    in the middle of its write-back (before its COPY) until the block ends."""
+    locker = psycopg2.connect(
+        dbname=database["NAME"],
+        user=database["USER"],
+        password=database["PASSWORD"] or None,
+        host=database["HOST"] or "127.0.0.1",
+        port=database["PORT"] or 5432,
+    )
+    try:
+        with locker.cursor() as cursor:
+            cursor.execute(f"LOCK TABLE {Membership._meta.db_table} IN SHARE MODE")
+        yield
+    finally:
+        locker.close()
+
+
+def badges_per_customer(run_id: int) -> dict[int, int]:
+    rows = Membership.objects.filter(run_id=run_id).values("customer_id").annotate(n=Count("pk"))
+    return {row["customer_id"]: row["n"] for row in rows}
+
+
+def test_a_worker_killed_in_a_segment_run_leaves_the_previous_run_then_the_run_completes(
+    private_broker, postgres, spawn_celery_worker, wait_until
+):
+    # given: customers with purchases and a succeeded RFM run giving each of them a badge
+    customers = []
+    for n in range(40):
+        customer = CustomerFactory()
+        PurchaseFactory.create_batch(1 + n % 5, customer=customer, amount=str(10 * (1 + n % 7)))
+        customers.append(customer.pk)
+    segmentation = Segmentation.objects.get(slug="rfm")
+    first = segment_services.start_segment_run(segmentation=segmentation, enqueue=False)
+    assert segment_services.execute_segment_run(run_id=first.pk).state == "succeeded"
+    everyone_once = dict.fromkeys(customers, 1)
+    env = worker_env(private_broker)
+
+    for _ in range(FAULT_ROUNDS):
+        segmentation.refresh_from_db()
+        previous = segmentation.current_run_id
+        with membership_writes_blocked(postgres):
+            # when: a worker is killed while the next run writes its memberships
+            with spawn_celery_worker(env=env) as doomed:
+                run = segment_services.start_segment_run(segmentation=segmentation)
+                wait_until(
+                    lambda pk=run.pk: SegmentRun.objects.filter(pk=pk, stage="write-back").exists(),
+                    timeout=WAIT_SECONDS,
+                    what="the run to reach its write-back",
+                )
+                doomed.kill()
+
+            # then: the previous run is still current, with one badge per customer
+            segmentation.refresh_from_db()
+            assert segmentation.current_run_id == previous
+            assert badges_per_customer(previous) == everyone_once
+            assert SegmentRun.objects.get(pk=run.pk).state == SegmentRun.State.RUNNING
+
+        # when: a fresh worker starts, the killed run is delivered again
+        with spawn_celery_worker(env=env) as fresh:
+            finished = wait_until(
+                lambda pk=run.pk: SegmentRun.objects.filter(
+                    pk=pk, state__in=SegmentRun.FINISHED_STATES
+                ).first(),
+                timeout=WAIT_SECONDS,
+                what="the redelivered run to finish",
+            )
+            assert "execute_segment_run_task[" in fresh.log()
+
+        # then: it completed and is current, still one badge per customer
+        assert finished.state == SegmentRun.State.SUCCEEDED, finished.error
+        segmentation.refresh_from_db()
+        assert segmentation.current_run_id == run.pk
+        assert badges_per_customer(run.pk) == everyone_once
