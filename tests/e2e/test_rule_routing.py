@@ -73,19 +73,25 @@ def mailbox():
     return MailboxFactory(slug="support", address="support@helpdesk.example.com")
 
 
-def choose(page, row, test_id: str, value: str) -> None:
-    """Pick an option in a row's select and wait until the editor has re-rendered the form
-    for it (what is typed into the old form before the swap would be lost)."""
+def rerendered(page, act) -> None:
+    """Do ``act()``, which makes the editor post the form, and wait until htmx has swapped in
+    the new form and wired it up (what is done to the old form before that is lost)."""
     with page.expect_response(lambda response: response.request.method == "POST"):
-        row.get_by_test_id(test_id).select_option(value)
+        act()
     page.wait_for_function(
         "() => !document.querySelector('.htmx-request, .htmx-swapping, .htmx-settling')"
     )
+
+
+def choose(page, row, test_id: str, value: str) -> None:
+    """Pick an option in a row's select; the editor re-renders the form for it."""
+    rerendered(page, lambda: row.get_by_test_id(test_id).select_option(value))
     expect(row.get_by_test_id(test_id)).to_have_value(value)
 
 
 def build_rule_in_the_editor(page, *, canned_reply_id: int) -> None:
     page.get_by_test_id("new-rule").click()
+    page.wait_for_load_state()  # htmx wires the editor up once the page has loaded
     page.fill("#id_name", "VIP to Tier 2")
     page.get_by_label("Ticket created").check()
 
@@ -97,11 +103,11 @@ def build_rule_in_the_editor(page, *, canned_reply_id: int) -> None:
     actions = page.get_by_test_id("action-row")
     expect(actions.nth(0).get_by_test_id("action-name")).to_have_value("assign_team")
     actions.nth(0).get_by_test_id("action-value").select_option(label="Tier 2")
-    page.get_by_test_id("add-action").click()
+    rerendered(page, page.get_by_test_id("add-action").click)
     expect(actions).to_have_count(2)
     choose(page, actions.nth(1), "action-name", "set_priority")
     actions.nth(1).get_by_test_id("action-value").select_option("high")
-    page.get_by_test_id("add-action").click()
+    rerendered(page, page.get_by_test_id("add-action").click)
     expect(actions).to_have_count(3)
     choose(page, actions.nth(2), "action-name", "send_canned_reply")
     actions.nth(2).get_by_test_id("action-value").select_option(str(canned_reply_id))
