@@ -30,12 +30,21 @@ from segments.models import Campaign, Membership, Segmentation, SegmentRun
 from surveys import services as survey_services
 from surveys.models import SurveyInvitation
 from surveys.tasks import send_invitation_task
-from tests.factories import CustomerFactory, LeadFactory, PurchaseFactory, TicketFactory
+from tests.factories import (
+    CustomerFactory,
+    LeadFactory,
+    MailboxFactory,
+    PurchaseFactory,
+    TicketFactory,
+)
 from tests.integration.conftest import BROKER_KEY_PREFIX
 from tests.real_services import missing
 from tests.segments.test_selectors import make_current_run
 from tests.smtp import SmtpRecorder, free_port
-from tickets.models import Ticket
+from tests.tickets.emails import raw_email
+from tickets import services as ticket_services
+from tickets import tasks as ticket_tasks
+from tickets.models import Message, Ticket
 
 from .test_faults import FAULT_ROUNDS
 
@@ -321,3 +330,60 @@ def test_a_worker_killed_in_a_segment_run_leaves_the_previous_run_then_the_run_c
         segmentation.refresh_from_db()
         assert segmentation.current_run_id == run.pk
         assert badges_per_customer(run.pk) == everyone_once
+
+
+def test_mail_and_replies_while_redis_is_down_are_saved_then_sent_once(
+    private_broker, spawn_celery_worker, smtp_server, settings, api, wait_until, monkeypatch
+):
+    monkeypatch.setattr(ticket_tasks, "SWEEP_AFTER_SECONDS", 0)
+    mailbox = MailboxFactory()
+    smtp_url = f"smtp://{settings.EMAIL_HOST}:{settings.EMAIL_PORT}"
+    with spawn_celery_worker(env=worker_env(private_broker, email_url=smtp_url)):
+        for round_ in range(FAULT_ROUNDS):
+            # when: Redis stops while customers write in and agents answer them
+            private_broker.stop()
+            tickets = [
+                ticket_services.ingest_email(
+                    mailbox=mailbox,
+                    raw=raw_email(
+                        sender=f"c{round_}n{n}@example.com",
+                        subject=f"Question {round_}.{n}",
+                        message_id=f"<q{round_}n{n}@mail.example.com>",
+                    ),
+                ).ticket
+                for n in range(5)
+            ]
+            replies = [
+                api.post(f"/api/tickets/{t.pk}/reply/", {"body_text": "Answer"}, format="json")
+                for t in tickets
+            ]
+
+            # then: every ticket and reply is saved, waiting for its job
+            assert [reply.status_code for reply in replies] == [201] * len(tickets)
+            assert Ticket.objects.filter(pk__in=[t.pk for t in tickets]).count() == len(tickets)
+            assert Ticket.objects.filter(routed_at__isnull=True).count() == len(tickets)
+
+            # when: Redis is back on its port and the sweeper runs
+            private_broker.start()
+            assert ticket_tasks.sweep_unfinished_work()["route"] == len(tickets)
+
+            # then: the worker reconnects and finishes the work
+            wait_until(
+                lambda: not Ticket.objects.filter(routed_at__isnull=True).exists()
+                and not _undelivered().exists(),
+                timeout=WAIT_SECONDS * 2,
+                what="every ticket routed and every reply delivered",
+            )
+        assert ticket_tasks.sweep_unfinished_work() == {"route": 0, "deliver": 0}
+
+    # then: the SMTP server got each outbound message exactly once
+    outbound = Message.objects.filter(kind=Message.Kind.OUTBOUND)
+    received = Counter(message["Message-ID"] for message in smtp_server.messages)
+    assert received == Counter(outbound.values_list("message_id", flat=True))
+    assert outbound.count() >= len(tickets) * FAULT_ROUNDS
+
+
+def _undelivered():
+    return Message.objects.filter(
+        kind=Message.Kind.OUTBOUND, delivery_status=Message.Delivery.PENDING
+    )
