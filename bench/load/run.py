@@ -12,6 +12,7 @@ same tickets. Logs of gunicorn and the worker are in bench/results/load/.
 
 import argparse
 import os
+import re
 import secrets
 import signal
 import subprocess
@@ -154,18 +155,33 @@ def drain_seconds(queue: redis.Redis, limit: float = 120) -> float | None:
     return None
 
 
-def server_side_inbox_ms() -> tuple[float, float]:
-    """p50 and p95 of the inbox page as gunicorn timed it: the worker's own time, without the
-    wait in the listen queue that the load generator's figures include."""
-    times = [
-        float(fields[4])
-        for fields in (line.split(" ") for line in (LOGS / "access.log").read_text().splitlines())
-        if len(fields) == 5 and fields[0] == "GET" and fields[1] == "/" and "q=" not in fields[2]
-    ]
-    if not times:
-        return float("nan"), float("nan")
-    p50, p95 = np.percentile(times, [50, 95])
-    return float(p50), float(p95)
+# gunicorn's access log lines (method, path, query) to the load generator's endpoint names
+ENDPOINTS = (
+    ("GET", re.compile(r"/$"), lambda query: "q=" in query, "inbox search"),
+    ("GET", re.compile(r"/$"), lambda query: True, "inbox"),
+    ("GET", re.compile(r"/tickets/\d+/$"), lambda query: True, "ticket"),
+    ("POST", re.compile(r"/tickets/\d+/reply/$"), lambda query: True, "reply POST"),
+    ("POST", re.compile(r"/inbound/email/"), lambda query: True, "inbound email POST"),
+)
+
+
+def server_side_ms() -> dict[str, tuple[float, float]]:
+    """p50 and p95 per endpoint as gunicorn timed them: the worker's own time, without the
+    wait for a free worker that the load generator's figures include."""
+    times = {}
+    for line in (LOGS / "access.log").read_text().splitlines():
+        fields = line.split(" ")
+        if len(fields) != 5:
+            continue
+        method, path, query, _, milliseconds = fields
+        for name in (
+            name
+            for verb, pattern, accepts, name in ENDPOINTS
+            if verb == method and pattern.match(path) and accepts(query)
+        ):
+            times.setdefault(name, []).append(float(milliseconds))
+            break
+    return {name: tuple(np.percentile(values, [50, 95])) for name, values in times.items()}
 
 
 def inbound_outcomes(url: str) -> dict:
@@ -249,7 +265,7 @@ def publish(args, endpoints, seconds, drained, outcomes, machine, load_average, 
     total = sum(item["requests"] for item in endpoints.values())
     in_window = sum(item["requests"] for item in endpoints.values() if not np.isnan(item["rps"]))
     errors = sum(item["errors"] for item in endpoints.values())
-    server_p50, server_p95 = server_side_inbox_ms()
+    server = server_side_ms()
     inbox = endpoints.get("inbox", {"p95_ms": float("nan"), "requests": 0})
     context = {
         "scale": f"{args.scale}: {args.tickets:,} tickets, {args.agents} agents + "
@@ -270,7 +286,8 @@ def publish(args, endpoints, seconds, drained, outcomes, machine, load_average, 
         report.row(
             "Load: inbox page p95 (browsing with filters)",
             "≤ 150 ms at 1,000,000 tickets",
-            f"{inbox['p95_ms']:.0f} ms",
+            f"{inbox['p95_ms']:.0f} ms (gunicorn's own time: p95 "
+            f"{server.get('inbox', (np.nan, np.nan))[1]:.0f} ms)",
             inbox["p95_ms"] <= 150 if at_scale else None,
             **context,
         ),
@@ -286,22 +303,24 @@ def publish(args, endpoints, seconds, drained, outcomes, machine, load_average, 
         "and production settings (DEBUG off, plain HTTP), a Celery worker (concurrency 2), "
         f"PostgreSQL and Redis on the same machine; load average during the run {load_average}.",
         "",
-        "| endpoint | requests | requests/s | p50 ms | p95 ms | p99 ms | errors |",
-        "| --- | --- | --- | --- | --- | --- | --- |",
+        "| endpoint | requests | requests/s | p50 ms | p95 ms | p99 ms | errors "
+        "| gunicorn's own p50 / p95 ms |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
     for name, item in endpoints.items():
         rps = "-" if np.isnan(item["rps"]) else f"{item['rps']:.1f}"
         lines.append(
             f"| {name} | {item['requests']:,} | {rps} | {item['p50_ms']:.0f} "
-            f"| {item['p95_ms']:.0f} | {item['p99_ms']:.0f} | {item['errors']} |"
+            f"| {item['p95_ms']:.0f} | {item['p99_ms']:.0f} | {item['errors']} "
+            f"| {' / '.join(f'{ms:.0f}' for ms in server.get(name, ())) or '-'} |"
         )
     samples = [f"{name}: {sample}" for name, item in endpoints.items()
                for sample in item["error_samples"]]  # fmt: skip
     lines += [
         "",
-        "Latencies are measured by the load generator (they include the wait for a free gunicorn "
-        f"worker); gunicorn's own time for the inbox page: p50 {server_p50:.0f} ms, p95 "
-        f"{server_p95:.0f} ms.",
+        "Latencies are measured by the load generator: they include the wait for a free gunicorn "
+        "worker, and a request still unanswered after 30 s counts as an error. The last column "
+        "is the time gunicorn's worker spent on the request itself (its access log).",
         "",
         "After the load the worker's queue was "
         + (f"empty {drained:.0f} s later" if drained is not None else "still not empty 120 s later")
@@ -312,7 +331,7 @@ def publish(args, endpoints, seconds, drained, outcomes, machine, load_average, 
     if samples:
         lines += ["", "Errors (first kinds): " + "; ".join(samples[:10])]
     details = "\n".join(lines)
-    report.save("load", rows, details)
+    report.save("load" if args.scale == "default" else f"load ({args.scale})", rows, details)
     print(details, flush=True)
 
 
