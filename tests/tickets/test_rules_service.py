@@ -30,6 +30,7 @@ from tickets.models import (
     Ticket,
 )
 from tickets.services import (
+    apply_sla_policy,
     create_ticket,
     record_inbound_message,
     reroute_open_tickets,
@@ -376,6 +377,21 @@ def test_set_sla_policy_gives_the_ticket_the_policys_due_times(db):
     assert (routed.first_response_due_at - routed.created_at).total_seconds() == 30 * 60
 
 
+def test_a_rule_changing_the_priority_recomputes_the_sla_due_times(db):
+    policy = SLAPolicy.objects.create(name="Gold")
+    for priority, minutes in (("normal", 240), ("urgent", 30)):
+        SLATarget.objects.create(policy=policy, priority=priority, first_response_minutes=minutes)
+    ticket = TicketFactory(priority="normal")
+    apply_sla_policy(ticket=ticket, policy=policy, cause="test")
+    make_rule(name="urgent", actions=[action("set_priority", "urgent")])
+
+    routed = route_new(ticket)
+
+    assert (routed.first_response_due_at - routed.created_at).total_seconds() == 30 * 60
+    applied = AuditLog.objects.filter(target_id=ticket.pk, action="sla_policy_applied")
+    assert applied.latest("id").cause == "priority changed"
+
+
 def test_send_canned_reply_queues_an_automatic_reply(db, django_capture_on_commit_callbacks):
     reply = CannedReply.objects.create(title="Welcome back", body="Hi {{ customer.first_name }}!")
     make_rule(actions=[action("send_canned_reply", reply.pk)])
@@ -623,7 +639,13 @@ def _routing_result(tickets: list[Ticket]) -> dict:
     audit = AuditLog.objects.filter(target_type="ticket", target_id__in=ids)
     return {
         "tickets": [
-            (t.team_id, t.assignee_id, t.priority, sorted(tag.name for tag in t.tags.all()))
+            (
+                t.team_id,
+                t.assignee_id,
+                t.priority,
+                sorted(tag.name for tag in t.tags.all()),
+                t.first_response_due_at,
+            )
             for t in routed
         ],
         "audit": list(
@@ -646,6 +668,10 @@ def test_a_batch_is_routed_as_if_each_ticket_were_routed_in_turn(db):
     ]
     for ticket in tickets[::3]:
         ticket.tags.set([spam])
+    policy = SLAPolicy.objects.create(name="Gold")
+    for priority, minutes in (("normal", 240), ("urgent", 30)):
+        SLATarget.objects.create(policy=policy, priority=priority, first_response_minutes=minutes)
+    Ticket.objects.filter(pk__in=[t.pk for t in tickets[:4]]).update(sla_policy=policy)
     ids = [ticket.pk for ticket in tickets]
 
     # when: routed one at a time (then undone), and in one batch
@@ -658,7 +684,7 @@ def test_a_batch_is_routed_as_if_each_ticket_were_routed_in_turn(db):
 
     # then: the same assignments, fields, tags, audit entries and firings
     assert _routing_result(tickets) == one_at_a_time
-    assert {assignee for _, assignee, _, _ in one_at_a_time["tickets"]} == {
+    assert {assignee for _, assignee, *_ in one_at_a_time["tickets"]} == {
         agent.pk for agent in AgentFactory._meta.model.objects.filter(away=False)
     }
 

@@ -440,6 +440,7 @@ def _write_ticket_changes(outcomes: list[RoutingOutcome]) -> None:
     tags = _TagWriter(outcomes)
     now = timezone.now()
     ids_by_change: dict[tuple[str, object], list[int]] = {}
+    tickets_with_new_priority = []
     audits = []
     for outcome in outcomes:
         ticket = outcome.ticket
@@ -452,6 +453,8 @@ def _write_ticket_changes(outcomes: list[RoutingOutcome]) -> None:
                 ids_by_change.setdefault((name, value), []).append(ticket.pk)
         if changes:
             ticket.updated_at = now
+        if "priority" in changes and ticket.sla_policy_id:
+            tickets_with_new_priority.append(ticket)
         changes.update(tags.change(outcome))
         if changes:
             audits.append(
@@ -465,6 +468,9 @@ def _write_ticket_changes(outcomes: list[RoutingOutcome]) -> None:
             )
     _update_fields(ids_by_change, updated_at=now)
     tags.write()
+    for ticket in tickets_with_new_priority:
+        # As update_ticket does: the policy's due times follow the priority.
+        apply_sla_policy(ticket=ticket, policy=ticket.sla_policy, cause="priority changed")
     AuditLog.objects.bulk_create(audits)
 
 
