@@ -236,6 +236,7 @@ class InboxRow:
     url: str
     subject: str
     preview: str
+    customer_id: int
     customer_name: str
     status: str
     status_label: str
@@ -281,6 +282,7 @@ def _inbox_row(ticket: Ticket, *, url: str, tag_names: list[str]) -> InboxRow:
         url=url,
         subject=ticket.subject,
         preview=ticket.preview or "",
+        customer_id=ticket.customer_id,
         customer_name=str(ticket.customer),
         status=ticket.status,
         status_label=STATUS_LABELS.get(ticket.status, ticket.status),
