@@ -364,6 +364,7 @@ def test_nobody_available_leaves_the_ticket_unassigned_in_the_team(db):
 
 
 def test_set_sla_policy_gives_the_ticket_the_policys_due_times(db):
+    SLAPolicy.objects.create(name="Default", is_default=True)
     policy = SLAPolicy.objects.create(name="Gold")
     SLATarget.objects.create(
         policy=policy, priority="urgent", first_response_minutes=30, resolution_minutes=240

@@ -27,6 +27,16 @@ def test_a_new_ticket_gets_the_default_policy_and_its_due_times():
     assert (ticket.first_response_due_at - ticket.created_at).total_seconds() == 3600
 
 
+def test_without_a_default_policy_a_new_ticket_has_no_due_times():
+    ticket = _unrouted()
+
+    route_ticket(ticket_id=ticket.pk)
+
+    ticket.refresh_from_db()
+    assert ticket.sla_policy is None
+    assert (ticket.first_response_due_at, ticket.resolution_due_at) == (None, None)
+
+
 def test_a_channel_without_mailbox_team_goes_to_the_channels_team():
     chat_team = factories.TeamFactory(name="Chat")
     ChannelTeam.objects.create(channel=Ticket.Channel.CHAT, team=chat_team)

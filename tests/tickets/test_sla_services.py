@@ -12,7 +12,6 @@ from helpdesk.models import AuditLog
 from tests import factories
 from tickets.models import BusinessCalendar, SLAPolicy, Ticket
 from tickets.services.sla import (
-    apply_default_sla_policy,
     apply_sla_policy,
     flag_sla_breaches,
     save_business_calendar,
@@ -109,38 +108,6 @@ class TestApplyPolicy:
         ticket.refresh_from_db()
         assert ticket.first_response_breached_at is None
         assert ticket.first_response_due_at == MONDAY_10_BERLIN + timedelta(hours=2)
-
-    def test_the_default_policy_applies_only_to_tickets_without_one(
-        self, business_hours, round_the_clock
-    ):
-        plain, ruled = make_ticket(), make_ticket()
-        apply_sla_policy(ticket=ruled, policy=business_hours, cause="rule")
-
-        apply_default_sla_policy(ticket=plain, cause="default")
-        apply_default_sla_policy(ticket=ruled, cause="default")
-
-        plain.refresh_from_db()
-        ruled.refresh_from_db()
-        assert plain.sla_policy == round_the_clock
-        assert ruled.sla_policy == business_hours
-
-    def test_a_priority_change_recomputes_the_due_times(self, business_hours, agent):
-        ticket = make_ticket()
-        apply_sla_policy(ticket=ticket, policy=business_hours, cause="rule: B2B")
-
-        update_ticket(ticket=ticket, actor=agent, priority=Ticket.Priority.URGENT)
-
-        ticket.refresh_from_db()
-        assert ticket.first_response_due_at == MONDAY_10_BERLIN + timedelta(minutes=30)
-        assert ticket.resolution_due_at is None
-        audit = AuditLog.objects.filter(action="sla_policy_applied", target_id=ticket.pk).last()
-        assert audit.cause == "priority changed"
-
-    def test_without_a_default_policy_nothing_happens(self):
-        ticket = make_ticket()
-        apply_default_sla_policy(ticket=ticket, cause="default")
-        ticket.refresh_from_db()
-        assert ticket.sla_policy is None
 
 
 class TestSavePolicy:

@@ -203,14 +203,6 @@ def apply_sla_policy(*, ticket: Ticket, policy: SLAPolicy, cause: str) -> Ticket
     return ticket
 
 
-def apply_default_sla_policy(*, ticket: Ticket, cause: str) -> Ticket:
-    """The default policy for a ticket no rule gave one; a no-op without a default."""
-    policy = SLAPolicy.objects.filter(is_default=True).first()
-    if ticket.sla_policy_id is not None or policy is None:
-        return ticket
-    return apply_sla_policy(ticket=ticket, policy=policy, cause=cause)
-
-
 def _iso(value: datetime | None) -> str | None:
     return value.isoformat() if value else None
 
