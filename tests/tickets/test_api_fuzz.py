@@ -11,7 +11,9 @@ import os
 
 import pytest
 import schemathesis
+from django.core.signals import request_finished, request_started
 from django.core.wsgi import get_wsgi_application
+from django.db import close_old_connections
 from drf_spectacular.generators import SchemaGenerator
 from drf_spectacular.renderers import OpenApiJsonRenderer
 from hypothesis import HealthCheck, given, settings
@@ -46,7 +48,18 @@ OPERATIONS = {result.ok().label: result.ok() for result in API_SCHEMA.get_all_op
 
 
 @pytest.fixture
-def token(db) -> str:
+def keep_test_connection():
+    """The bare WSGI handler closes database connections around each request (Django's test
+    client switches that off); on PostgreSQL that would close the test transaction's own."""
+    request_started.disconnect(close_old_connections)
+    request_finished.disconnect(close_old_connections)
+    yield
+    request_started.connect(close_old_connections)
+    request_finished.connect(close_old_connections)
+
+
+@pytest.fixture
+def token(db, keep_test_connection) -> str:
     # Real rows for the small ids hypothesis tries first, so operations on existing objects run.
     for ticket in factories.TicketFactory.create_batch(3):
         factories.MessageFactory(ticket=ticket)
