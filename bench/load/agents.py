@@ -40,6 +40,7 @@ INBOX_FILTERS = (
 )
 SEARCH_WORDS = ("refund", "invoice", "password", "delivery", "login")
 REQUEST_TIMEOUT_SECONDS = 30
+EMAILS_IN_FLIGHT = 64  # beyond this many unanswered messages the sender waits
 # Logging in hashes the password (PBKDF2, hundreds of ms of CPU by design): the ramp-up
 # spaces the logins out and gives them longer.
 LOGIN_TIMEOUT_SECONDS = 120
@@ -173,7 +174,8 @@ class Agent:
                 self.browse_inbox()
             else:
                 self.open_ticket(reply=self.rng.random() < 0.3)
-            time.sleep(self.think())
+            # No thinking past the deadline: the window ends with the last answer.
+            time.sleep(max(0.0, min(self.think(), window.deadline - time.perf_counter())))
 
 
 class Mail:
@@ -209,7 +211,7 @@ def push_email(*, base_url, mailbox, token, rate, deadline, recorder, rng) -> No
     url = f"{base_url}/inbound/email/{mailbox}/"
     headers = {"Authorization": f"Bearer {token}", "Content-Type": "message/rfc822"}
     session = requests.Session()
-    session.mount("http://", requests.adapters.HTTPAdapter(pool_maxsize=64))
+    session.mount("http://", requests.adapters.HTTPAdapter(pool_maxsize=EMAILS_IN_FLIGHT))
 
     def deliver():
         raw = mail.next_message(f"{mailbox}@helpdesk.example")
@@ -219,7 +221,7 @@ def push_email(*, base_url, mailbox, token, rate, deadline, recorder, rng) -> No
             lambda: session.post(url, data=raw, headers=headers, timeout=REQUEST_TIMEOUT_SECONDS),
         )
 
-    with ThreadPoolExecutor(max_workers=64) as pool:
+    with ThreadPoolExecutor(max_workers=EMAILS_IN_FLIGHT) as pool:
         due = time.perf_counter()
         while due < deadline:
             pool.submit(deliver)

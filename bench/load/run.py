@@ -316,6 +316,14 @@ def publish(args, endpoints, seconds, drained, outcomes, machine, load_average, 
         )
     samples = [f"{name}: {sample}" for name, item in endpoints.items()
                for sample in item["error_samples"]]  # fmt: skip
+    email = endpoints.get("inbound email POST")
+    if email:
+        lines += [
+            "",
+            f"Inbound email was offered at {args.email_rate:g}/s and answered at "
+            f"{email['rps']:.1f}/s over the window (the sender keeps at most "
+            f"{agents.EMAILS_IN_FLIGHT} messages unanswered, then waits).",
+        ]
     lines += [
         "",
         "Latencies are measured by the load generator: they include the wait for a free gunicorn "
