@@ -37,10 +37,3 @@ def role_of(user: "User") -> Role | None:
 def has_role(user: "User", minimum: Role) -> bool:
     role = getattr(user, "role", None) if user.is_authenticated else None
     return role is not None and role >= minimum
-
-
-def ensure_role_groups(**kwargs) -> None:
-    from django.contrib.auth.models import Group
-
-    for role in Role:
-        Group.objects.get_or_create(name=role.group_name)

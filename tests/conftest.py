@@ -3,7 +3,17 @@ from django.core.cache import cache
 
 from tests import factories
 from tests.api_clients import api  # noqa: F401  (a fixture for every test folder)
+from tests.migration_data import restore_migration_data
 from tests.smtp import smtp_server  # noqa: F401  (a fixture for every test folder)
+
+
+@pytest.fixture(autouse=True)
+def _migration_data_in_committed_tests(request):
+    """Transactional tests get the rows data migrations create, which an earlier one's
+    end-of-test flush removed (autouse, so it runs before the test's own data fixtures)."""
+    if {"transactional_db", "live_server"} & set(request.fixturenames):
+        request.getfixturevalue("transactional_db")
+        restore_migration_data()
 
 
 @pytest.fixture

@@ -75,9 +75,7 @@ def browser():
 
 
 @pytest.fixture
-def page(browser, live_server, django_db_serialized_rollback):
-    # Serialized rollback puts back the rows data migrations seeded (the default
-    # segmentations), which flushing the committed database after each test would remove.
+def page(browser, live_server):
     context = browser.new_context(base_url=live_server.url, viewport={"width": 1280, "height": 800})
     context.set_default_timeout(10_000)
     page = context.new_page()

@@ -300,7 +300,7 @@ def test_examples_for_regex_patterns_match_them(regex, example):
 @pytest.mark.parametrize("role", list(Role))
 def test_the_role_of_a_group_member_is_that_group(db, role):
     user = factories.UserFactory()
-    user.groups.add(Group.objects.get(name=role.group_name))
+    user.groups.add(Group.objects.get_or_create(name=role.group_name)[0])
 
     assert role_of(user) == role
     assert [has_role(user, minimum) for minimum in Role] == [minimum <= role for minimum in Role]
@@ -308,7 +308,7 @@ def test_the_role_of_a_group_member_is_that_group(db, role):
 
 def test_the_highest_group_wins(db):
     user = factories.AgentFactory()
-    user.groups.add(Group.objects.get(name=Role.LEAD.group_name))
+    user.groups.add(Group.objects.get_or_create(name=Role.LEAD.group_name)[0])
 
     assert role_of(user) == Role.LEAD
 

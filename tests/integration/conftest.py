@@ -17,8 +17,8 @@ Fixtures for any integration test:
     Django's file backend into ``celery_worker.mail_dir``; ``celery_worker.log()`` is its output.
 ``live_celery``
     For a test: the database committed for real (``transactional_db``), with the rows the
-    migrations create put back first (``django_db_serialized_rollback``: an earlier transactional
-    test's flush removed them), the worker's mail folder emptied, and the web side enqueueing to
+    migrations create put back first (tests/conftest.py: an earlier transactional test's
+    flush removed them), the worker's mail folder emptied, and the web side enqueueing to
     Redis instead of running tasks eagerly. Yields the ``celery_worker``.
 ``spawn_celery_worker``
     A context manager ``spawn_celery_worker(env={...})`` starting another worker (different mail
@@ -211,7 +211,7 @@ def _reset_broker_connections() -> None:
 
 
 @pytest.fixture
-def live_celery(celery_worker, transactional_db, django_db_serialized_rollback, settings):
+def live_celery(celery_worker, transactional_db, settings):
     celery_worker.forget_mail()
     transport_options = celery_app.conf.broker_transport_options
     settings.CELERY_TASK_ALWAYS_EAGER = False

@@ -88,7 +88,7 @@ class PrivateRedis:
 
 
 @pytest.fixture
-def private_broker(postgres, transactional_db, django_db_serialized_rollback, settings, use_broker):
+def private_broker(postgres, transactional_db, settings, use_broker):
     """A private Redis the web side (this process) enqueues to, as the workers expect; the
     database committed for real, with the rows the migrations create (as ``live_celery``)."""
     if not shutil.which("redis-server"):
