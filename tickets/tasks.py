@@ -6,9 +6,10 @@ from django.utils import timezone
 
 from helpdesk.jobs import EMAIL_TASK_OPTIONS, send_now
 from tickets import services
-from tickets.models import Mailbox, Message, Ticket
+from tickets.models import InboundEmail, Mailbox, Message, Ticket
 
 SWEEP_AFTER_SECONDS = 60
+SWEEP_BATCH = 500
 
 
 @shared_task(acks_late=True)
@@ -24,6 +25,11 @@ def route_reply_task(message_id: int) -> None:
 @shared_task(acks_late=True)
 def run_import_job(job_id: int) -> None:
     services.run_import_job(job_id=job_id)
+
+
+@shared_task(acks_late=True)
+def process_inbound_email_task(inbound_email_id: int) -> str:
+    return services.process_inbound_email(inbound_email_id=inbound_email_id).outcome.value
 
 
 @shared_task(bind=True, **EMAIL_TASK_OPTIONS)
@@ -65,12 +71,22 @@ def flag_sla_breaches() -> dict:
 def sweep_unfinished_work() -> dict:
     """Re-enqueue work whose job was lost (for example while the broker was down)."""
     cutoff = timezone.now() - timezone.timedelta(seconds=SWEEP_AFTER_SECONDS)
+    unprocessed = InboundEmail.objects.filter(
+        state=InboundEmail.State.RECEIVED, received_at__lt=cutoff
+    )
     unrouted = Ticket.objects.filter(routed_at__isnull=True, created_at__lt=cutoff)
     undelivered = Message.objects.filter(
         delivery_status=Message.Delivery.PENDING, created_at__lt=cutoff
     )
-    routed = [send_now(route_ticket_task, pk) for pk in unrouted.values_list("pk", flat=True)[:500]]
-    sent = [
-        send_now(deliver_message_task, pk) for pk in undelivered.values_list("pk", flat=True)[:500]
-    ]
-    return {"route": len(routed), "deliver": len(sent)}
+    return {
+        "process": _send_each(process_inbound_email_task, unprocessed),
+        "route": _send_each(route_ticket_task, unrouted),
+        "deliver": _send_each(deliver_message_task, undelivered),
+    }
+
+
+def _send_each(task, rows) -> int:
+    pks = list(rows.values_list("pk", flat=True)[:SWEEP_BATCH])
+    for pk in pks:
+        send_now(task, pk)
+    return len(pks)

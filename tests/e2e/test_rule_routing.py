@@ -13,7 +13,7 @@ from segments import services as segment_services
 from segments.models import Segmentation
 from tests.factories import MailboxFactory, TeamFactory
 from tests.tickets.emails import raw_email
-from tickets.models import Message, RoutingRule, RuleFiring, Ticket
+from tickets.models import InboundEmail, Message, RoutingRule, RuleFiring, Ticket
 from tickets.services import create_customer
 from tickets.services.canned import save_canned_reply
 
@@ -161,7 +161,8 @@ def test_a_rule_built_in_the_editor_routes_a_vip_email_and_sends_the_auto_reply(
         headers={"Authorization": f"Bearer {mailbox.inbound_token}"},
     )
     assert response.status == 202, response.text()
-    ticket = Ticket.objects.get(pk=response.json()["ticket"])
+    assert response.json()["status"] == "accepted"
+    ticket = InboundEmail.objects.get(pk=response.json()["id"]).message.ticket
 
     # then: the rule fired once and the ticket is Tier 2's, high priority
     assert list(RuleFiring.objects.filter(ticket=ticket).values_list("rule_name", flat=True)) == [

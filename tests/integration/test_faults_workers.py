@@ -374,7 +374,11 @@ def test_mail_and_replies_while_redis_is_down_are_saved_then_sent_once(
                 timeout=WAIT_SECONDS * 2,
                 what="every ticket routed and every reply delivered",
             )
-        assert ticket_tasks.sweep_unfinished_work() == {"route": 0, "deliver": 0}
+        assert ticket_tasks.sweep_unfinished_work() == {
+            "process": 0,
+            "route": 0,
+            "deliver": 0,
+        }
 
     # then: the SMTP server got each outbound message exactly once
     outbound = Message.objects.filter(kind=Message.Kind.OUTBOUND)

@@ -26,23 +26,46 @@ def push(provider, raw: bytes, *, slug: str = "support", **headers):
     return provider.post(url, data=raw, content_type="message/rfc822", headers=headers)
 
 
-def test_a_pushed_message_with_the_bearer_token_opens_a_ticket(mailbox, provider):
-    response = push(provider, raw_email(), Authorization=f"Bearer {TOKEN}")
+def test_a_pushed_message_is_stored_in_the_request_and_opens_a_ticket_after_commit(
+    mailbox, provider, django_capture_on_commit_callbacks
+):
+    # when
+    with django_capture_on_commit_callbacks() as callbacks:
+        response = push(provider, raw_email(), Authorization=f"Bearer {TOKEN}")
 
+    # then: the raw bytes are stored, the processing waits for the worker
+    inbound = InboundEmail.objects.get()
     assert response.status_code == 202
+    assert response.json() == {"status": "accepted", "id": inbound.pk}
+    assert inbound.state == InboundEmail.State.RECEIVED
+    assert not Ticket.objects.exists()
+    assert len(callbacks) == 1
+
+    # when: the enqueued job runs
+    callbacks[0]()
+
+    # then
     ticket = Ticket.objects.get()
-    assert response.json() == {"outcome": "created", "ticket": ticket.number}
+    inbound.refresh_from_db()
+    assert inbound.state == InboundEmail.State.PROCESSED
+    assert inbound.message.ticket == ticket
     assert ticket.mailbox == mailbox
 
 
-def test_the_token_header_works_too_and_a_second_push_is_a_duplicate(mailbox, provider):
-    push(provider, raw_email(), **{"X-Inbound-Token": TOKEN})
+def test_the_token_header_works_too_and_a_second_push_is_a_duplicate_not_enqueued_again(
+    mailbox, provider, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        first = push(provider, raw_email(), **{"X-Inbound-Token": TOKEN})
 
-    response = push(provider, raw_email(), **{"X-Inbound-Token": TOKEN})
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        response = push(provider, raw_email(), **{"X-Inbound-Token": TOKEN})
 
     assert response.status_code == 202
-    assert response.json()["outcome"] == "duplicate"
+    assert response.json() == {"status": "duplicate", "id": first.json()["id"]}
+    assert callbacks == []
     assert InboundEmail.objects.count() == 1
+    assert Ticket.objects.count() == 1
 
 
 @pytest.mark.parametrize(
@@ -89,14 +112,20 @@ def test_an_empty_body_is_400(mailbox, provider):
     assert response.status_code == 400
 
 
-def test_a_hostile_message_is_accepted_and_kept_raw_never_a_server_error(mailbox, provider):
+def test_a_hostile_message_is_accepted_and_kept_raw_never_a_server_error(
+    mailbox, provider, django_capture_on_commit_callbacks
+):
     raw = b"\xff\xfe\x00garbage without headers" * 100
 
-    response = push(provider, raw, Authorization=f"Bearer {TOKEN}")
+    with django_capture_on_commit_callbacks(execute=True):
+        response = push(provider, raw, Authorization=f"Bearer {TOKEN}")
 
+    inbound = InboundEmail.objects.get()
     assert response.status_code == 202
-    assert response.json() == {"outcome": "rejected", "ticket": None}
-    assert bytes(InboundEmail.objects.get().raw) == raw
+    assert response.json() == {"status": "accepted", "id": inbound.pk}
+    assert bytes(inbound.raw) == raw
+    assert inbound.state == InboundEmail.State.FAILED
+    assert not Ticket.objects.exists()
 
 
 def test_only_post_is_allowed(mailbox, provider):

@@ -17,10 +17,13 @@ from tickets.services.customers import (
 from tickets.services.email import (
     IngestOutcome,
     IngestResult,
+    accept_inbound_email,
     deliver_message,
     ingest_email,
     poll_mailbox,
+    process_inbound_email,
     queue_automatic_reply,
+    receive_raw_email,
     reprocess_inbound_email,
 )
 from tickets.services.imports import (
@@ -50,6 +53,7 @@ __all__ = [
     "ImportKind",
     "IngestOutcome",
     "IngestResult",
+    "accept_inbound_email",
     "add_internal_note",
     "apply_routing",
     "apply_sla_policy",
@@ -70,7 +74,9 @@ __all__ = [
     "ingest_email",
     "organisation_for_email",
     "poll_mailbox",
+    "process_inbound_email",
     "queue_automatic_reply",
+    "receive_raw_email",
     "record_inbound_message",
     "register_import_kind",
     "reply_to_ticket",

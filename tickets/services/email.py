@@ -1,12 +1,14 @@
 """Email in and out.
 
-In: ``ingest_email`` stores the raw bytes first, then parses them (``tickets.mime``), finds the
-customer and threads the message into a ticket or opens one. Threading order: our own outbound
-Message-ID (``<t{ticket}.m{message}.{random}@{EMAIL_MESSAGE_ID_DOMAIN}>``) in In-Reply-To or
-References, then any other stored Message-ID there, then a ``[#1234]`` subject token, which only
-counts when that ticket belongs to the sender. A closed ticket is never reopened by mail: the
-reply opens a new ticket. Machine-sent mail (auto-replies, bounces, lists, our own mail coming
-back) is stored and marked ignored, never a ticket, so no mail loop can start.
+In: the raw bytes are stored first (``receive_raw_email``), then ``process_inbound_email`` parses
+them (``tickets.mime``), finds the customer and threads the message into a ticket or opens one:
+in a worker for mail pushed over HTTP (``accept_inbound_email``), at once in ``ingest_email``.
+Threading order: our own outbound Message-ID
+(``<t{ticket}.m{message}.{random}@{EMAIL_MESSAGE_ID_DOMAIN}>``) in In-Reply-To or References,
+then any other stored Message-ID there, then a ``[#1234]`` subject token, which only counts when
+that ticket belongs to the sender. A closed ticket is never reopened by mail: the reply opens a
+new ticket. Machine-sent mail (auto-replies, bounces, lists, our own mail coming back) is stored
+and marked ignored, never a ticket, so no mail loop can start.
 
 Out: every outbound message leaves with its own Message-ID, In-Reply-To, References and the
 subject token, so the customer's answer threads back.
@@ -58,17 +60,32 @@ def ingest_email(*, mailbox: Mailbox, raw: bytes) -> IngestResult:
     """Store ``raw`` and turn it into a ticket message once, however often it is delivered.
 
     Call it outside a transaction: the raw bytes are committed on their own, before parsing,
-    so nothing is lost when parsing fails. The insert relies on the unique Message-ID
-    constraint (ON CONFLICT DO NOTHING), and processing locks the stored row, so concurrent
-    deliveries of one message make one ticket message.
+    so nothing is lost when parsing fails.
     """
-    message_id = mime.message_id_of(raw)
-    InboundEmail.objects.bulk_create(
-        [InboundEmail(mailbox=mailbox, message_id_header=message_id, raw=raw)],
-        ignore_conflicts=True,
+    inbound, _ = receive_raw_email(mailbox=mailbox, raw=raw)
+    return process_inbound_email(inbound_email_id=inbound.pk)
+
+
+def receive_raw_email(*, mailbox: Mailbox, raw: bytes) -> tuple[InboundEmail, bool]:
+    """Store ``raw`` unless this mailbox already has its Message-ID; True when stored now.
+
+    The unique Message-ID constraint decides between concurrent deliveries of one message.
+    """
+    stored = InboundEmail.objects.defer("raw")
+    return stored.get_or_create(
+        mailbox=mailbox, message_id_header=mime.message_id_of(raw), defaults={"raw": raw}
     )
-    stored = InboundEmail.objects.filter(mailbox=mailbox, message_id_header=message_id)
-    return _process(inbound_id=stored.values_list("pk", flat=True).get())
+
+
+@transaction.atomic
+def accept_inbound_email(*, mailbox: Mailbox, raw: bytes) -> tuple[InboundEmail, bool]:
+    """Store ``raw`` and process it in a worker after commit; the sweeper retries lost jobs."""
+    inbound, created = receive_raw_email(mailbox=mailbox, raw=raw)
+    if created:
+        from tickets.tasks import process_inbound_email_task
+
+        enqueue_on_commit(process_inbound_email_task, inbound.pk)
+    return inbound, created
 
 
 @transaction.atomic
@@ -80,7 +97,7 @@ def reprocess_inbound_email(*, inbound: InboundEmail, actor: User | None) -> Ing
     previous_state = current.state
     current.state, current.error = InboundEmail.State.RECEIVED, ""
     current.save(update_fields=["state", "error"])
-    result = _process(inbound_id=current.pk)
+    result = process_inbound_email(inbound_email_id=current.pk)
     record_change(
         target=current,
         action="inbound_email_reprocessed",
@@ -91,11 +108,15 @@ def reprocess_inbound_email(*, inbound: InboundEmail, actor: User | None) -> Ing
 
 
 @transaction.atomic
-def _process(*, inbound_id: int) -> IngestResult:
+def process_inbound_email(*, inbound_email_id: int) -> IngestResult:
+    """Parse a received message and thread it; a message in any other state is left alone.
+
+    The row stays locked until the outcome commits, so concurrent runs make one ticket message.
+    """
     inbound = (
         InboundEmail.objects.select_for_update(of=("self",))
         .select_related("mailbox")
-        .get(pk=inbound_id)
+        .get(pk=inbound_email_id)
     )
     if inbound.state != InboundEmail.State.RECEIVED:
         return IngestResult(IngestOutcome.DUPLICATE, inbound, _ticket_of(inbound))

@@ -39,12 +39,9 @@ def inbound_email(request, slug: str):
         return JsonResponse({"error": f"Messages are limited to {limit} bytes."}, status=413)
     if not raw.strip():
         return JsonResponse({"error": "The body must be a raw RFC 822 message."}, status=400)
-    result = services.ingest_email(mailbox=mailbox, raw=raw)
-    body = {
-        "outcome": result.outcome.value,
-        "ticket": result.ticket.number if result.ticket else None,
-    }
-    return JsonResponse(body, status=202)
+    inbound, created = services.accept_inbound_email(mailbox=mailbox, raw=raw)
+    status = "accepted" if created else "duplicate"
+    return JsonResponse({"status": status, "id": inbound.pk}, status=202)
 
 
 def _presented_token(request) -> str:
