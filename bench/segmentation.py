@@ -233,6 +233,8 @@ def copy_frame(cursor, model, frame: pd.DataFrame) -> None:
     """COPY ``frame`` into the model's table, filling the other required columns."""
     from django.utils import timezone
 
+    from helpdesk import db
+
     now = timezone.now().isoformat()
     for field in model._meta.concrete_fields:
         if field.column in frame.columns or field.null or field.primary_key:
@@ -244,21 +246,13 @@ def copy_frame(cursor, model, frame: pd.DataFrame) -> None:
             frame[field.column] = (
                 json.dumps(default) if field.get_internal_type() == "JSONField" else default
             )
-    buffer = io.StringIO()
-    frame.to_csv(buffer, index=False, header=False, na_rep="")
-    buffer.seek(0)
-    columns = ", ".join(f'"{c}"' for c in frame.columns)
     # In CSV an empty cell is NULL; NOT NULL text columns mean the empty string.
     texts = [
-        f'"{f.column}"'
+        f.column
         for f in model._meta.concrete_fields
         if not f.null and f.column in frame.columns and f.get_internal_type() in TEXT_TYPES
     ]
-    cursor.cursor.copy_expert(
-        f"COPY {model._meta.db_table} ({columns}) FROM STDIN WITH (FORMAT csv, "
-        f"FORCE_NOT_NULL ({', '.join(texts)}))",
-        buffer,
-    )
+    db.copy_frame(cursor.cursor, model._meta.db_table, frame, force_not_null=texts)
 
 
 # -- run -------------------------------------------------------------------------------------

@@ -1,6 +1,5 @@
 """Segment runs, segment profiles and rule-based segments: every write of the segments app."""
 
-import io
 import logging
 import time
 from collections.abc import Callable, Iterator
@@ -16,6 +15,7 @@ from django.utils import timezone
 from django.utils.text import slugify
 
 from helpdesk.audit import record_change
+from helpdesk.db import copy_frame
 from helpdesk.jobs import enqueue_on_commit
 from helpdesk.models import User
 from segments import clustering, explain, features, quality, rfm, rules
@@ -450,15 +450,8 @@ def write_memberships(*, run_id: int, rows: pd.DataFrame) -> None:
 
 def write_batch(rows: pd.DataFrame) -> None:
     if connection.vendor == "postgresql":
-        buffer = io.StringIO()
-        rows.to_csv(buffer, index=False, header=False, na_rep="")
-        buffer.seek(0)
-        columns = ", ".join(MEMBERSHIP_COLUMNS)
         with connection.cursor() as cursor:
-            cursor.cursor.copy_expert(
-                f"COPY {Membership._meta.db_table} ({columns}) FROM STDIN WITH (FORMAT csv)",
-                buffer,
-            )
+            copy_frame(cursor.cursor, Membership._meta.db_table, rows)
         return
     records = rows.astype(object).where(rows.notna(), None).to_dict("records")
     Membership.objects.bulk_create(Membership(**record) for record in records)
