@@ -1,9 +1,7 @@
-from smtplib import SMTPException
-
 from celery import shared_task
 from django.utils import timezone
 
-from helpdesk.jobs import send_now
+from helpdesk.jobs import EMAIL_TASK_OPTIONS, send_now
 from segments import outreach, services
 
 
@@ -17,13 +15,7 @@ def start_scheduled_segment_runs() -> int:
     return len(services.start_scheduled_runs())
 
 
-@shared_task(
-    acks_late=True,
-    autoretry_for=(SMTPException, OSError),
-    retry_backoff=True,
-    retry_backoff_max=600,
-    max_retries=8,
-)
+@shared_task(**EMAIL_TASK_OPTIONS)
 def send_campaign_task(campaign_id: int) -> bool:
     """One batch of a campaign, then the next batch as a new task (progress shows between)."""
     more = outreach.send_campaign_batch(campaign_id=campaign_id)
