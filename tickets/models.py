@@ -333,6 +333,7 @@ class InboundEmail(models.Model):
 
     class Meta:
         ordering = ["-received_at"]
+        indexes = [models.Index(fields=["state", "received_at"], name="inbound_email_state")]
         constraints = [
             models.UniqueConstraint(
                 fields=["mailbox", "message_id_header"], name="inbound_email_unique_message_id"
