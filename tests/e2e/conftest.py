@@ -23,7 +23,6 @@ Fixtures:
 """
 
 import os
-import time
 from pathlib import Path
 
 import pytest
@@ -34,6 +33,7 @@ from tests.real_services import (  # noqa: F401  (pytest hooks, applied to this 
     pytest_make_collect_report,
     pytest_runtest_makereport,
 )
+from tests.waiting import wait_until
 
 # Playwright's sync API runs an event loop in this thread; Django's ORM, called from the test
 # body and fixtures, would otherwise refuse to run "from an async context".
@@ -111,12 +111,6 @@ def screenshot():
 @pytest.fixture
 def wait_for():
     def wait(condition, *, timeout: float = 15, what: str = "condition"):
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            value = condition()
-            if value:
-                return value
-            time.sleep(0.1)
-        pytest.fail(f"timed out after {timeout}s waiting for {what}")
+        return wait_until(condition, timeout=timeout, what=what)
 
     return wait

@@ -56,6 +56,7 @@ from django.conf import settings as django_settings
 from django.db import connection
 
 from helpdesk.celery import app as celery_app
+from tests import waiting
 from tests.real_services import (  # noqa: F401  (pytest hooks, applied to this folder)
     missing,
     pytest_make_collect_report,
@@ -251,16 +252,14 @@ def closed_port_url():
 
 @pytest.fixture
 def wait_until(request):
+    def worker_log() -> str:
+        if "celery_worker" not in request.fixturenames:
+            return ""
+        return request.getfixturevalue("celery_worker").log()[-4000:]
+
     def wait(condition, *, timeout: float = 30, what: str = "condition"):
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            value = condition()
-            if value:
-                return value
-            time.sleep(0.2)
-        log = ""
-        if "celery_worker" in request.fixturenames:
-            log = request.getfixturevalue("celery_worker").log()[-4000:]
-        pytest.fail(f"timed out after {timeout}s waiting for {what}\n{log}")
+        return waiting.wait_until(
+            condition, timeout=timeout, what=what, interval=0.2, details=worker_log
+        )
 
     return wait
