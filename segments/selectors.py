@@ -5,19 +5,18 @@ import time
 from collections.abc import Iterator, Sequence
 
 import pandas as pd
-from django.db.models import Q, QuerySet
+from django.db.models import QuerySet
 from django.urls import reverse
 from django.utils import timezone
 
 from segments import rules
 from segments.features import load_feature_frame
-from segments.models import Membership, Segment, Segmentation, SegmentRun
+from segments.models import Membership, Segment, Segmentation
 from tickets.extensions import Badge, CustomerFilter, Panel
 
 PREVIEW_FRAME_SECONDS = 600
 SEGMENT_FILTER_PARAM = "segment"
 EXPORT_CHUNK = 5_000
-TREND_RUNS = 12
 
 _preview = threading.local()
 
@@ -144,34 +143,3 @@ def export_rows(*, segmentation_slug: str | None = None) -> Iterator[tuple]:
         yield tuple(
             "" if value is None else value for value in (*row[:3], labels[row[3]], *row[4:])
         )
-
-
-def segment_members(*, segment: Segment, search: str = "") -> QuerySet:
-    """Customers in ``segment`` in the current run, optionally matching a name or email."""
-    memberships = Membership.objects.filter(
-        run_id=segment.segmentation.current_run_id, segment=segment
-    ).select_related("customer")
-    if search.strip():
-        term = search.strip()
-        memberships = memberships.filter(
-            Q(customer__name__icontains=term) | Q(customer__email__icontains=term)
-        )
-    return memberships.order_by("customer__name", "customer_id")
-
-
-def segment_trend(*, segmentation: Segmentation, runs: int = TREND_RUNS) -> list[dict]:
-    """Size of every segment in the last ``runs`` succeeded runs, oldest first.
-
-    Read from each run's stored size report, so it never scans memberships.
-    """
-    recent = segmentation.runs.filter(state=SegmentRun.State.SUCCEEDED).order_by("-finished_at")
-    rows = recent.values("pk", "as_of", "finished_at", "quality")[:runs]
-    return [
-        {
-            "run_id": row["pk"],
-            "as_of": row["as_of"],
-            "finished_at": row["finished_at"],
-            "sizes": {int(pk): size for pk, size in row["quality"].get("sizes", {}).items()},
-        }
-        for row in reversed(rows)
-    ]

@@ -136,37 +136,3 @@ def test_preview_counts_matching_customers(db):
         selectors.preview_rule_segment(
             criteria=[{"field": "x", "op": "=", "value": 1}], match="all"
         )
-
-
-def test_segment_members_with_search(db):
-    ann = CustomerFactory(name="Ann Example", email="ann@example.com")
-    bob = CustomerFactory(name="Bob", email="bob@shop.example")
-    cid = CustomerFactory(name="Cid", email="cid@example.com")
-    _, segments = make_current_run("behaviour", [ann, bob, cid], segment_names=("All",))
-
-    everyone = selectors.segment_members(segment=segments[0])
-    found = selectors.segment_members(segment=segments[0], search=" shop ")
-
-    assert [m.customer for m in everyone] == [ann, bob, cid]
-    assert [m.customer for m in found] == [bob]
-
-
-def test_segment_trend_reads_stored_sizes_oldest_first(db, django_assert_num_queries):
-    segmentation = Segmentation.objects.get(slug="behaviour")
-    for day, sizes in ((1, {"7": 10, "8": 5}), (2, {"7": 12, "8": 3})):
-        SegmentRun.objects.create(
-            segmentation=segmentation,
-            as_of=f"2025-06-0{day}",
-            state=SegmentRun.State.SUCCEEDED,
-            finished_at=f"2025-06-0{day}T03:00:00Z",
-            quality={"sizes": sizes},
-        )
-    SegmentRun.objects.create(
-        segmentation=segmentation, as_of="2025-06-03", state=SegmentRun.State.FAILED
-    )
-
-    with django_assert_num_queries(1):
-        trend = selectors.segment_trend(segmentation=segmentation)
-
-    assert [str(point["as_of"]) for point in trend] == ["2025-06-01", "2025-06-02"]
-    assert [point["sizes"] for point in trend] == [{7: 10, 8: 5}, {7: 12, 8: 3}]
