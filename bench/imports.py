@@ -8,18 +8,14 @@ validation and writing). The last line is ``RESULT rows=N seconds=S rows_per_s=R
 """
 
 import argparse
-import os
-import sys
 import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import psycopg2
-from psycopg2 import sql
+from common import create_database_if_missing, setup_django
 
-ROOT = Path(__file__).resolve().parent.parent
 SERVER = "postgres://postgres@127.0.0.1:5432"
 
 
@@ -31,8 +27,9 @@ def main() -> None:
     args = parser.parse_args()
     customers = args.customers or max(1, args.rows // 10)
 
-    create_database(args.database)
-    setup_django(f"{SERVER}/{args.database}")
+    url = f"{SERVER}/{args.database}"
+    create_database_if_missing(url)
+    setup_django(url)
     from django.core.management import call_command
 
     call_command("migrate", verbosity=0)
@@ -49,25 +46,6 @@ def main() -> None:
         run_import("customers", customers_csv)
         seconds = run_import("purchases", purchases_csv)
     print(f"RESULT rows={args.rows} seconds={seconds:.1f} rows_per_s={args.rows / seconds:.0f}")
-
-
-def create_database(name: str) -> None:
-    connection = psycopg2.connect(f"{SERVER}/postgres")
-    connection.autocommit = True
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name])
-        if cursor.fetchone() is None:
-            cursor.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    connection.close()
-
-
-def setup_django(database_url: str) -> None:
-    sys.path.insert(0, str(ROOT))
-    os.environ["DATABASE_URL"] = database_url
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "helpdesk.settings.local")
-    import django
-
-    django.setup()
 
 
 def empty_tables() -> None:

@@ -18,9 +18,11 @@ import time
 from collections.abc import Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
 import psycopg2
+from common import database_name, log, migrate, recreate_database
+from common import setup_django as setup_django_for
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -31,11 +33,6 @@ LOADED_TABLES = (
     "tickets_customer", "tickets_customer_tags", "tickets_purchase", "tickets_ticket",
     "tickets_ticket_tags", "tickets_message",
 )  # fmt: skip
-STARTED = time.perf_counter()
-
-
-def log(message: str) -> None:
-    print(f"[{time.perf_counter() - STARTED:7.1f}s] {message}", flush=True)
 
 
 def parse_args() -> argparse.Namespace:
@@ -49,14 +46,6 @@ def parse_args() -> argparse.Namespace:
     return args
 
 
-def _maintenance_url(url: str) -> str:
-    return urlunsplit(urlsplit(url)._replace(path="/postgres"))
-
-
-def _database_name(url: str) -> str:
-    return urlsplit(url).path.lstrip("/")
-
-
 def ticket_count(url: str) -> int | None:
     """Tickets in the bench database, or None when it or its tables do not exist yet."""
     try:
@@ -67,31 +56,9 @@ def ticket_count(url: str) -> int | None:
         return None
 
 
-def recreate_database(url: str) -> None:
-    name = _database_name(url)
-    conn = psycopg2.connect(_maintenance_url(url))
-    conn.autocommit = True
-    with conn.cursor() as cursor:
-        cursor.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        cursor.execute(f'CREATE DATABASE "{name}"')
-    conn.close()
-    log(f"created database {name}")
-
-
 def setup_django(url: str) -> None:
-    os.environ["DATABASE_URL"] = url
     os.environ["DEBUG"] = "false"
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "helpdesk.settings.local")
-    import django
-
-    django.setup()
-
-
-def migrate() -> None:
-    from django.core.management import call_command
-
-    call_command("migrate", verbosity=0)
-    log("migrated")
+    setup_django_for(url)
 
 
 @contextmanager
@@ -220,10 +187,10 @@ def main() -> None:
     url = os.environ.get("DATABASE_URL", DEFAULT_URL)
     if urlsplit(url).scheme not in ("postgres", "postgresql"):
         sys.exit("bench/inbox.py needs DATABASE_URL=postgres://... (a dedicated database)")
-    if "bench" not in _database_name(url):
+    if "bench" not in database_name(url):
         # It drops and recreates the database: never point it at real data by accident.
         sys.exit(
-            f"refusing to use {_database_name(url)!r}: the bench database's name must "
+            f"refusing to use {database_name(url)!r}: the bench database's name must "
             "contain 'bench'"
         )
     present = ticket_count(url)
@@ -231,7 +198,7 @@ def main() -> None:
     if reload:
         recreate_database(url)
     else:
-        log(f"reusing {present} tickets in {_database_name(url)}")
+        log(f"reusing {present} tickets in {database_name(url)}")
     setup_django(url)
     migrate()
     if reload:

@@ -17,9 +17,8 @@ import statistics
 import sys
 import time
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
-import psycopg2
+from common import log, migrate, recreate_database, setup_django
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -27,11 +26,6 @@ DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/hd_bench_routing"
 COUNTRIES = ("DE", "FR", "US", "GB", "NL", "ES", "IT", "PL")
 PLANS = ("free", "basic", "pro", "enterprise")
 WORDS = ("refund", "invoice", "login", "password", "delivery", "broken", "upgrade", "cancel")
-STARTED = time.perf_counter()
-
-
-def log(message: str) -> None:
-    print(f"[{time.perf_counter() - STARTED:7.1f}s] {message}", flush=True)
 
 
 def parse_args() -> argparse.Namespace:
@@ -43,28 +37,6 @@ def parse_args() -> argparse.Namespace:
     if min(args.rules, args.tickets, args.batch) < 1:
         parser.error("--rules, --tickets and --batch must be positive")
     return args
-
-
-def recreate_database(url: str) -> None:
-    name = urlsplit(url).path.lstrip("/")
-    conn = psycopg2.connect(urlunsplit(urlsplit(url)._replace(path="/postgres")))
-    conn.autocommit = True
-    with conn.cursor() as cursor:
-        cursor.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        cursor.execute(f'CREATE DATABASE "{name}"')
-    conn.close()
-    log(f"created database {name}")
-
-
-def setup_django(url: str) -> None:
-    os.environ["DATABASE_URL"] = url
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "helpdesk.settings.local")
-    import django
-    from django.core.management import call_command
-
-    django.setup()
-    call_command("migrate", verbosity=0)
-    log("migrated")
 
 
 def load(tickets: int) -> None:
@@ -236,6 +208,7 @@ def main() -> None:
         sys.exit("bench/routing.py needs DATABASE_URL=postgres://... (its own database)")
     recreate_database(url)
     setup_django(url)
+    migrate()
     load(args.tickets)
     from tickets.models import Ticket
 

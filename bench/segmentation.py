@@ -26,6 +26,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from common import create_database_if_missing
 
 ROOT = Path(__file__).resolve().parent.parent
 PURCHASES_PER_CUSTOMER = 3.0
@@ -63,7 +64,7 @@ def main() -> None:
 
 
 def orchestrate(args) -> None:
-    ensure_database(args.database)
+    create_database_if_missing(os.environ["DATABASE_URL"])
     subprocess.run(
         [sys.executable, "manage.py", "migrate", "--noinput", "-v", "0"],
         cwd=ROOT,
@@ -95,18 +96,6 @@ def child(args, phase: str, *extra: str) -> dict:
     ]
     output = subprocess.run(command, cwd=ROOT, env=os.environ, check=True, stdout=subprocess.PIPE)
     return json.loads(output.stdout.decode().strip().splitlines()[-1])
-
-
-def ensure_database(name: str) -> None:
-    import psycopg2
-
-    connection = psycopg2.connect(host="127.0.0.1", user="postgres", dbname="postgres")
-    connection.autocommit = True
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name])
-        if cursor.fetchone() is None:
-            cursor.execute(f'CREATE DATABASE "{name}"')
-    connection.close()
 
 
 def peak_mib() -> float:
