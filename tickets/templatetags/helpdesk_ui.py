@@ -5,7 +5,8 @@ from django.contrib.humanize.templatetags.humanize import naturaltime
 from django.template.loader import render_to_string
 from django.utils import timezone
 from django.utils.formats import date_format
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import mark_safe
 
 register = template.Library()
 
@@ -55,4 +56,71 @@ def time_ago(moment: datetime) -> str:
         local.isoformat(),
         local.strftime("%Y-%m-%d %H:%M"),
         naturaltime(moment),
+    )
+
+
+_INBOX_ROW = (
+    '<tr class="ticket-row prio-row-{priority}" data-testid="inbox-row" data-ticket-id="{pk}" '
+    'data-href="{url}"><td class="cell-check"><input type="checkbox" name="bulk-ticket" '
+    'value="{pk}" aria-label="Select ticket {pk}" data-testid="row-check"></td>'
+    '<td class="cell-main"><div class="row-top"><span class="prio-dot prio-{priority}" '
+    'title="{priority_label} priority"></span><a class="subject" href="{url}" '
+    'data-testid="row-subject">{subject}</a><span class="ticket-number">#{pk}</span></div>'
+    '{preview}<div class="row-meta"><span class="customer-name">{customer_name}</span>{badges}'
+    '<span class="channel">{channel_label}</span>{team}{tags}</div></td>'
+    '<td class="cell-status"><span class="pill status-{status}" data-testid="row-status">'
+    "{status_label}</span>{priority_pill}{sla}</td>"
+    '<td class="cell-assignee">{assignee}</td><td class="cell-time">{updated}</td></tr>'
+)
+_PILL_PRIORITIES = ("urgent", "high")
+
+
+@register.simple_tag
+def inbox_row(row, badges) -> str:
+    """One inbox row. Built with format_html rather than template tags: at 50 rows of about 20
+    values each, the template's per-value lookups were the largest part of the page's time."""
+    return format_html(
+        _INBOX_ROW,
+        pk=row.pk,
+        url=row.url,
+        priority=row.priority,
+        priority_label=row.priority_label,
+        subject=row.subject,
+        preview=_optional('<p class="preview">{}</p>', row.preview),
+        customer_name=row.customer_name,
+        badges=_included("tickets/partials/badge.html", "badge", badges),
+        channel_label=row.channel_label,
+        team=_optional('<span class="team">{}</span>', row.team_name),
+        tags=format_html_join("", '<span class="tag">{}</span>', ((n,) for n in row.tag_names)),
+        status=row.status,
+        status_label=row.status_label,
+        priority_pill=_priority_pill(row),
+        sla=_included("tickets/sla/due_pill.html", "due", [row.sla] if row.sla else []),
+        assignee=_assignee(row.assignee_name),
+        updated=time_ago(row.updated_at),
+    )
+
+
+def _optional(html: str, value) -> str:
+    return format_html(html, value) if value else ""
+
+
+def _priority_pill(row) -> str:
+    if row.priority not in _PILL_PRIORITIES:
+        return ""
+    return format_html(
+        '<span class="pill prio-pill-{}">{}</span>', row.priority, row.priority_label
+    )
+
+
+def _included(template_name: str, name: str, items) -> str:
+    """The partial other pages include, per item: its markup stays in one place."""
+    return mark_safe("".join(render_to_string(template_name, {name: item}) for item in items))
+
+
+def _assignee(name: str) -> str:
+    if not name:
+        return mark_safe('<span class="muted">Unassigned</span>')
+    return format_html(
+        '<span class="avatar" aria-hidden="true">{}</span>{}', name[:1].upper(), name
     )
