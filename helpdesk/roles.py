@@ -16,10 +16,6 @@ class Role(IntEnum):
     def group_name(self) -> str:
         return {Role.AGENT: "Agent", Role.LEAD: "Team lead", Role.ADMIN: "Admin"}[self]
 
-    @property
-    def label(self) -> str:
-        return self.group_name
-
 
 _ROLE_BY_GROUP = {role.group_name: role for role in Role}
 
