@@ -6,11 +6,19 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 
 from helpdesk.models import AuditLog
-from tests.factories import CustomerFactory, TeamFactory, TicketFactory
-from tickets.models import RoutingRule, RuleFiring
+from tests.factories import CustomerFactory, MailboxFactory, TeamFactory, TicketFactory
+from tests.tickets.views_support import only_test_extensions
+from tickets import extensions
+from tickets.extensions import CustomerFilter, register_customer_filter
+from tickets.models import Customer, RoutingRule, RuleFiring, SLAPolicy
 from tickets.selectors import ticket_history
 from tickets.services import route_ticket
 from tickets.services import rules as rule_services
+from tickets.services.canned import save_canned_reply
+
+__all__ = ["only_test_extensions"]
+
+RULE_LIST_QUERIES = 8
 
 
 def rule_post(**overrides) -> dict:
@@ -193,3 +201,120 @@ def test_the_firing_shows_on_the_ticket_timeline(db):
 
     routed, changed = timeline.index("routed by 'VIP to Tier 2'"), timeline.index("normal → high")
     assert routed < changed
+
+
+class TestRuleListInWords:
+    """The list shows what a rule does with the names a lead knows, never slugs or ids."""
+
+    @pytest.fixture
+    def named_things(self, lead, only_test_extensions):
+        register_customer_filter(
+            CustomerFilter(
+                param="segment",
+                label="Segment",
+                choices=lambda: [("plans/vip", "Plans: VIP")],
+                customer_ids=lambda value: Customer.objects.none(),
+            )
+        )
+        return {
+            "team": TeamFactory(name="Tier 2", slug="tier-2"),
+            "mailbox": MailboxFactory(slug="billing", address="billing@helpdesk.example.com"),
+            "policy": SLAPolicy.objects.create(name="Gold"),
+            "reply": save_canned_reply(
+                canned_reply=None,
+                title="Refund policy",
+                body="Refunds take five days.",
+                folder="",
+                owner=None,
+                segment_slugs=[],
+                actor=lead,
+            ),
+        }
+
+    def full_rule(self, name: str, things: dict, *, match: str = "all") -> RoutingRule:
+        return rule_services.create_rule(
+            actor=None,
+            name=name,
+            match=match,
+            events=["ticket_created"],
+            always_run=False,
+            conditions=[
+                {"field": "segment", "operator": "in", "value": "plans/vip, vip"},
+                {"field": "mailbox", "operator": "equals", "value": "billing"},
+                {"field": "priority", "operator": "not_equals", "value": "low"},
+                {"field": "subject", "operator": "contains", "value": "refund"},
+            ],
+            actions=[
+                {"action": "assign_team", "value": "tier-2"},
+                {"action": "assign_round_robin", "value": "tier-2"},
+                {"action": "set_priority", "value": "high"},
+                {"action": "add_tags", "value": "vip, refund"},
+                {"action": "set_sla_policy", "value": str(things["policy"].pk)},
+                {"action": "send_canned_reply", "value": str(things["reply"].pk)},
+                {"action": "stop_processing", "value": None},
+            ],
+        )
+
+    def test_conditions_and_actions_read_with_names(self, lead_client, named_things):
+        self.full_rule("Refunds", named_things, match="any")
+
+        response = lead_client.get(reverse("tickets:rules"))
+
+        row = response.context["rows"][0]
+        assert [phrase.text for phrase in row.conditions] == [
+            "Customer segment is one of Plans: VIP, Plans: VIP",
+            "Mailbox is billing@helpdesk.example.com",
+            "Priority is not Low",
+            "Subject contains 'refund'",
+        ]
+        assert [phrase.text for phrase in row.actions] == [
+            "Assign to team Tier 2",
+            "Assign round-robin to an agent in team Tier 2",
+            "Set priority High",
+            "Add tags refund, vip",
+            "Apply SLA policy Gold",
+            "Reply with canned reply 'Refund policy'",
+            "Stop processing further rules",
+        ]
+        page = response.content.decode()
+        assert "Reply with canned reply &#x27;Refund policy&#x27;" in page
+        assert "<em>or</em> Mailbox is" in page
+        assert 'data-testid="broken-ref"' not in page
+
+    def test_a_deleted_team_policy_reply_mailbox_or_segment_is_marked_not_fatal(
+        self, lead_client, named_things, monkeypatch
+    ):
+        rule = self.full_rule("Refunds", named_things)
+        for thing in named_things.values():
+            thing.delete()
+        monkeypatch.setattr(extensions, "_customer_filters", [])
+
+        response = lead_client.get(reverse("tickets:rules"))
+
+        assert response.status_code == 200
+        row = response.context["rows"][0]
+        assert [phrase.text for phrase in row.actions if phrase.broken] == [
+            "Assign to team tier-2 (deleted)",
+            "Assign round-robin to an agent in team tier-2 (deleted)",
+            f"Apply SLA policy #{rule.actions[4]['value']} (deleted)",
+            f"Reply with canned reply #{rule.actions[5]['value']} (deleted)",
+        ]
+        assert [phrase.text for phrase in row.conditions if phrase.broken] == [
+            "Customer segment is one of plans/vip (deleted), vip (deleted)",
+            "Mailbox is billing (deleted)",
+        ]
+        assert response.content.decode().count('data-testid="broken-ref"') == 6
+
+    @pytest.mark.parametrize("rules", [1, 30])
+    def test_names_cost_one_query_per_kind_of_thing_not_per_rule(
+        self, lead_client, named_things, django_assert_max_num_queries, rules
+    ):
+        for number in range(rules):
+            self.full_rule(f"rule {number}", named_things)
+
+        # session, user, roles, rules, then one each: teams, mailboxes, policies, replies
+        with django_assert_max_num_queries(RULE_LIST_QUERIES):
+            response = lead_client.get(reverse("tickets:rules"))
+
+        assert len(response.context["rows"]) == rules
+        assert not any(phrase.broken for row in response.context["rows"] for phrase in row.actions)

@@ -9,7 +9,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from django_htmx.http import HttpResponseClientRedirect
 
 from helpdesk.permissions import lead_required
-from tickets import routing
+from tickets import routing, rule_selectors
 from tickets.extensions import customer_filters
 from tickets.forms import add_service_errors
 from tickets.models import CannedReply, Customer, Mailbox, RoutingRule, SLAPolicy, Team, Ticket
@@ -191,19 +191,7 @@ def _render_list(request, *, partial: bool = False):
     template = (
         "tickets/rules/partials/rule_table.html" if partial else "tickets/rules/rule_list.html"
     )
-    events = dict(RoutingRule.Event.choices)
-    rows = [
-        {
-            "rule": rule,
-            "events": [events.get(event, event) for event in rule.events],
-            "conditions": [routing.describe_condition(row) for row in rule.conditions],
-            "actions": [
-                routing.describe_action(row["action"], row.get("value")) for row in rule.actions
-            ],
-        }
-        for rule in RoutingRule.objects.order_by("order", "id")
-    ]
-    return render(request, template, {"rows": rows})
+    return render(request, template, {"rows": rule_selectors.rule_rows()})
 
 
 @lead_required
