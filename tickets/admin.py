@@ -2,7 +2,18 @@ from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 
 from tickets import services
-from tickets.models import ChannelTeam, InboundEmail, Mailbox
+from tickets.models import ChannelTeam, InboundEmail, Mailbox, Team
+
+
+@admin.register(Team)
+class TeamAdmin(admin.ModelAdmin):
+    list_display = ("name", "slug", "lead", "private")
+    list_filter = ("private",)
+    search_fields = ("name", "slug")
+    prepopulated_fields = {"slug": ("name",)}
+    fields = ("name", "slug", "lead", "members", "private")
+    filter_horizontal = ("members",)
+    list_select_related = ("lead",)
 
 
 @admin.register(Mailbox)

@@ -29,6 +29,10 @@ class Team(models.Model):
         on_delete=models.SET_NULL,
         related_name="led_teams",
     )
+    private = models.BooleanField(
+        default=False,
+        help_text="Only members of this team, team leads and admins see its tickets.",
+    )
 
     class Meta:
         ordering = ["name"]

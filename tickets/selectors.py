@@ -31,7 +31,7 @@ from django.utils import timezone
 
 from helpdesk.audit import history_of
 from helpdesk.models import User
-from helpdesk.roles import Role
+from helpdesk.roles import Role, has_role
 from tickets.extensions import (
     Badge,
     Panel,
@@ -63,6 +63,10 @@ STATUS_ACTIVE = "active"
 STATUS_ANY = "any"
 SLA_BREACHED = "breached"
 SLA_DUE_SOON = "due_soon"
+SLA_ON_TRACK = "on_track"
+SLA_MET = "met"
+SLA_STOPPED = "stopped"  # the ticket closed before the target was met
+SLA_NO_TARGET = "no_target"
 SLA_DUE_SOON_WITHIN = timedelta(hours=1)
 
 PRIORITY_RANK = Case(
@@ -134,6 +138,59 @@ def agents() -> QuerySet:
     )
 
 
+def _hidden_teams(user: User) -> QuerySet:
+    return Team.objects.filter(private=True).exclude(members=user).exclude(lead=user)
+
+
+def hidden_team_ids(user: User) -> frozenset[int]:
+    """The private teams whose tickets ``user`` may not see: one query per user object (one
+    request), none for leads and admins, who see every ticket."""
+    if not hasattr(user, "_hidden_team_ids"):
+        hidden = frozenset()
+        if not has_role(user, Role.LEAD):
+            hidden = frozenset(_hidden_teams(user).values_list("pk", flat=True))
+        user._hidden_team_ids = hidden
+    return user._hidden_team_ids
+
+
+def visible_tickets(user: User, queryset: QuerySet | None = None) -> QuerySet:
+    """``queryset`` (every ticket by default) less the tickets ``user`` may not see: those of
+    a private team the user is neither a member nor the lead of. A ticket assigned to the user
+    stays visible, so no one is left holding work they cannot open.
+
+    The hidden teams are the ids of ``hidden_team_ids`` once it has run for this user object
+    (the inbox asks it first and, when nothing is hidden, leaves its query exactly as it was),
+    else a subquery of the same statement, so a page pays no extra query for the policy.
+    """
+    tickets = Ticket.objects.all() if queryset is None else queryset
+    if has_role(user, Role.LEAD):
+        return tickets
+    hidden = getattr(user, "_hidden_team_ids", None)
+    if hidden is None:
+        hidden = _hidden_teams(user).values("pk")
+    elif not hidden:
+        return tickets
+    return tickets.exclude(Q(team_id__in=hidden) & ~Q(assignee_id=user.pk))
+
+
+def ticket_hidden_from(user: User, ticket_id: int) -> bool:
+    """Whether ``user`` may not see the ticket, for views that do not load it. While some team
+    is hidden from the user, a missing ticket counts as hidden too, so that a 404 does not
+    tell the two apart; otherwise this costs no ticket query."""
+    if not hidden_team_ids(user):
+        return False
+    return not visible_tickets(user).filter(pk=ticket_id).exists()
+
+
+def visible_ticket_ids(user: User, ticket_ids: Sequence[int]) -> list[int]:
+    """Those of ``ticket_ids`` that ``user`` may see (missing ones included when no team is
+    hidden from the user: the caller's own lookup skips them)."""
+    if not hidden_team_ids(user):
+        return list(ticket_ids)
+    tickets = visible_tickets(user, Ticket.objects.filter(pk__in=ticket_ids))
+    return list(tickets.values_list("pk", flat=True))
+
+
 def search_tickets(queryset: QuerySet, text: str) -> QuerySet:
     """Full-text search on PostgreSQL (uses the ``ticket_search_fts`` GIN index), LIKE elsewhere."""
     if connection.vendor == "postgresql":
@@ -152,8 +209,11 @@ def _apply_customer_filters(queryset: QuerySet, values: Mapping[str, str], field
 
 
 def filtered_tickets(*, user: User, filters: Mapping) -> QuerySet:
-    """Tickets matching the inbox filters (cleaned form data; missing keys mean no filter)."""
+    """Tickets ``user`` may see matching the inbox filters (cleaned form data; missing keys mean
+    no filter)."""
     tickets = Ticket.objects.alias(sla_next_due=SLA_NEXT_DUE)
+    if hidden_team_ids(user):
+        tickets = visible_tickets(user, tickets)
     status = filters.get("status") or STATUS_ACTIVE
     if status == STATUS_ACTIVE:
         tickets = tickets.filter(status__in=Ticket.ACTIVE_STATUSES)
@@ -208,6 +268,14 @@ class SLADue:
     due_at: datetime | None
 
 
+def _clock_state(due_at: datetime, now: datetime) -> str:
+    """Where a running SLA clock stands: "breached", "due_soon" or "on_track"."""
+    left = due_at - now
+    if left.total_seconds() < 0:
+        return SLA_BREACHED
+    return SLA_DUE_SOON if left < SLA_DUE_SOON_WITHIN else SLA_ON_TRACK
+
+
 def sla_due(ticket: Ticket) -> SLADue | None:
     """The ticket's SLA state for a pill: a recorded breach wins, then the next target."""
     if ticket.first_response_breached_at or ticket.resolution_breached_at:
@@ -221,10 +289,79 @@ def sla_due(ticket: Ticket) -> SLADue | None:
         target, due_at = "resolution", ticket.resolution_due_at
     if due_at is None:
         return None
-    left = due_at - timezone.now()
-    if left.total_seconds() < 0:
-        return SLADue(SLA_BREACHED, target, due_at)
-    return SLADue(SLA_DUE_SOON if left < SLA_DUE_SOON_WITHIN else "on_track", target, due_at)
+    return SLADue(_clock_state(due_at, timezone.now()), target, due_at)
+
+
+@dataclass(frozen=True)
+class SLAClock:
+    """One target of a ticket's SLA: its state, due time and when it was met or breached."""
+
+    target: str
+    state: str  # "met", "stopped", "no_target", or a running clock's state
+    due_at: datetime | None
+    at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class TicketSLA:
+    policy_name: str  # empty when the policy was deleted after it set the due times
+    first_response: SLAClock
+    resolution: SLAClock
+
+    @property
+    def clocks(self) -> tuple[SLAClock, SLAClock]:
+        return self.first_response, self.resolution
+
+
+def _sla_clock(
+    target: str,
+    *,
+    due_at: datetime | None,
+    done_at: datetime | None,
+    breached_at: datetime | None,
+    active: bool,
+    now: datetime,
+) -> SLAClock:
+    if due_at is None:
+        return SLAClock(target, SLA_NO_TARGET, None)
+    # The sweeper flags a breach at the due time it missed; a late answer is a breach too.
+    if breached_at or (done_at and done_at > due_at):
+        return SLAClock(target, SLA_BREACHED, due_at, breached_at or due_at)
+    if done_at:
+        return SLAClock(target, SLA_MET, due_at, done_at)
+    if not active:
+        return SLAClock(target, SLA_STOPPED, due_at)
+    state = _clock_state(due_at, now)
+    return SLAClock(target, state, due_at, due_at if state == SLA_BREACHED else None)
+
+
+def ticket_sla(ticket: Ticket) -> TicketSLA | None:
+    """Both targets of the ticket's SLA for the ticket page; None when it has none. Reads
+    ``ticket.sla_policy``: select it with the ticket."""
+    if ticket.sla_policy_id is None and not (
+        ticket.first_response_due_at or ticket.resolution_due_at
+    ):
+        return None
+    now = timezone.now()
+    return TicketSLA(
+        policy_name=ticket.sla_policy.name if ticket.sla_policy else "",
+        first_response=_sla_clock(
+            "first response",
+            due_at=ticket.first_response_due_at,
+            done_at=ticket.first_response_at,
+            breached_at=ticket.first_response_breached_at,
+            active=ticket.is_active,
+            now=now,
+        ),
+        resolution=_sla_clock(
+            "resolution",
+            due_at=ticket.resolution_due_at,
+            done_at=ticket.solved_at or ticket.closed_at,
+            breached_at=ticket.resolution_breached_at,
+            active=ticket.is_active,
+            now=now,
+        ),
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -353,12 +490,15 @@ class TicketDetail:
     badges: Sequence[Badge]
     customer_panels: list[Panel]
     ticket_panels: list[Panel]
+    sla: TicketSLA | None
 
 
-def ticket_detail(*, ticket_id: int) -> TicketDetail:
-    """Everything the ticket page shows; raises Ticket.DoesNotExist."""
+def ticket_detail(*, user: User, ticket_id: int) -> TicketDetail:
+    """Everything the ticket page shows ``user``; raises Ticket.DoesNotExist, also for a ticket
+    the user may not see."""
     ticket = (
-        Ticket.objects.select_related("customer__organisation", "team", "assignee", "mailbox")
+        visible_tickets(user)
+        .select_related("customer__organisation", "team", "assignee", "mailbox", "sla_policy")
         .prefetch_related("tags", "customer__tags")
         .defer("search_document")
         .get(pk=ticket_id)
@@ -368,7 +508,7 @@ def ticket_detail(*, ticket_id: int) -> TicketDetail:
         ticket.messages.select_related("author").prefetch_related("attachments").defer("headers")
     )
     recent = (
-        customer.tickets.exclude(pk=ticket.pk)
+        visible_tickets(user, customer.tickets.exclude(pk=ticket.pk))
         .select_related("assignee")
         .defer("search_document")
         .order_by("-created_at")[:SIDEBAR_ROWS]
@@ -382,6 +522,7 @@ def ticket_detail(*, ticket_id: int) -> TicketDetail:
         badges=badges_for_customers([customer.pk])[customer.pk],
         customer_panels=customer_panels(customer),
         ticket_panels=ticket_panels(ticket),
+        sla=ticket_sla(ticket),
     )
 
 
@@ -389,10 +530,14 @@ def ticket_history(*, ticket: Ticket) -> list:
     return list(history_of(ticket))
 
 
-def ticket_sidebar_state(*, ticket_id: int) -> Ticket:
-    """The ticket with what the in-place property form shows; raises Ticket.DoesNotExist."""
+def ticket_sidebar_state(*, user: User, ticket_id: int) -> Ticket:
+    """The ticket with what the in-place property form shows; raises Ticket.DoesNotExist, also
+    for a ticket ``user`` may not see."""
     return (
-        Ticket.objects.select_related("team", "assignee").prefetch_related("tags").get(pk=ticket_id)
+        visible_tickets(user)
+        .select_related("team", "assignee", "sla_policy")
+        .prefetch_related("tags")
+        .get(pk=ticket_id)
     )
 
 
@@ -402,11 +547,13 @@ def _count_per(rows: QuerySet, parent: str) -> Subquery:
     return Subquery(counted, output_field=IntegerField())
 
 
-def _ticket_count() -> Subquery:
-    return _count_per(Ticket.objects.filter(customer=OuterRef("pk")), "customer")
+def _ticket_count(user: User) -> Subquery:
+    return _count_per(
+        visible_tickets(user, Ticket.objects.filter(customer=OuterRef("pk"))), "customer"
+    )
 
 
-def customer_list_page(*, filters: Mapping, page: int = 1) -> BadgedPage:
+def customer_list_page(*, user: User, filters: Mapping, page: int = 1) -> BadgedPage:
     customers = Customer.objects.all()
     if filters.get("q"):
         text = filters["q"]
@@ -419,7 +566,7 @@ def customer_list_page(*, filters: Mapping, page: int = 1) -> BadgedPage:
     customers = (
         customers.select_related("organisation")
         .prefetch_related("tags")
-        .annotate(ticket_count=_ticket_count())
+        .annotate(ticket_count=_ticket_count(user))
         .order_by("name", "id")
     )
     rows, has_next = _page_of(customers, number=page)
@@ -438,13 +585,15 @@ class CustomerProfile:
     panels: list[Panel]
 
 
-def customer_profile(*, customer_id: int, rows: int = 25) -> CustomerProfile:
-    """The customer's profile with recent tickets and purchases; raises Customer.DoesNotExist."""
+def customer_profile(*, user: User, customer_id: int, rows: int = 25) -> CustomerProfile:
+    """The customer's profile with the recent tickets ``user`` may see and purchases; raises
+    Customer.DoesNotExist."""
     customer = (
         Customer.objects.select_related("organisation").prefetch_related("tags").get(pk=customer_id)
     )
+    visible = visible_tickets(user, customer.tickets.all())
     tickets = (
-        customer.tickets.select_related("assignee", "team")
+        visible.select_related("assignee", "team")
         .defer("search_document")
         .order_by("-created_at")[:rows]
     )
@@ -452,7 +601,7 @@ def customer_profile(*, customer_id: int, rows: int = 25) -> CustomerProfile:
     return CustomerProfile(
         customer=customer,
         tickets=list(tickets),
-        ticket_count=customer.tickets.count(),
+        ticket_count=visible.count(),
         purchases=list(customer.purchases.all()[:rows]),
         purchase_count=totals["count"],
         purchase_total=totals["total"] or 0,
@@ -489,19 +638,22 @@ class OrganisationPage:
     tickets: list[Ticket]
 
 
-def organisation_page(*, organisation_id: int, rows: int = PAGE_SIZE) -> OrganisationPage:
-    """The organisation with its domains, first customers and latest tickets."""
+def organisation_page(
+    *, user: User, organisation_id: int, rows: int = PAGE_SIZE
+) -> OrganisationPage:
+    """The organisation with its domains, first customers and the latest tickets ``user`` may
+    see."""
     organisation = Organisation.objects.prefetch_related(
         Prefetch("domains", OrganisationDomain.objects.order_by("domain"))
     ).get(pk=organisation_id)
     customers = (
         organisation.customers.prefetch_related("tags")
-        .annotate(ticket_count=_ticket_count())
+        .annotate(ticket_count=_ticket_count(user))
         .order_by("name", "id")
     )
     customers, more = _page_of(customers, number=1, size=rows)
     tickets = (
-        Ticket.objects.filter(customer__organisation=organisation)
+        visible_tickets(user, Ticket.objects.filter(customer__organisation=organisation))
         .select_related("customer", "assignee", "team")
         .defer("search_document")
         .order_by("-updated_at", "-id")[:rows]

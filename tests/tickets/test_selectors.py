@@ -220,49 +220,49 @@ class TestTicketDetail:
         earlier = _ticket(minutes_ago=60, customer=customer)
         factories.PurchaseFactory(customer=customer, amount=Decimal("10.00"))
 
-        detail = selectors.ticket_detail(ticket_id=ticket.pk)
+        detail = selectors.ticket_detail(user=agent, ticket_id=ticket.pk)
 
         assert [m.kind for m in detail.thread] == ["inbound", "note"]
         assert [entry.action for entry in detail.history] == ["ticket_created", "ticket_updated"]
         assert [t.pk for t in detail.recent_tickets] == [earlier.pk]
         assert len(detail.purchases) == 1
 
-    def test_missing_ticket_raises(self):
+    def test_missing_ticket_raises(self, agent):
         with pytest.raises(Ticket.DoesNotExist):
-            selectors.ticket_detail(ticket_id=999_999)
+            selectors.ticket_detail(user=agent, ticket_id=999_999)
 
 
 class TestCustomers:
-    def test_search_by_name_or_email_and_filter_by_tag(self):
+    def test_search_by_name_or_email_and_filter_by_tag(self, agent):
         ann = factories.CustomerFactory(name="Ann Lee", email="ann@shop.example")
         bob = factories.CustomerFactory(name="Bob", email="bob@lee-corp.example")
         factories.CustomerFactory(name="Cy", email="cy@example.com")
         ann.tags.set([factories.TagFactory(name="vip")])
 
         def names(**filters):
-            return [c.name for c in selectors.customer_list_page(filters=filters).rows]
+            return [c.name for c in selectors.customer_list_page(user=agent, filters=filters).rows]
 
         assert names(q="lee") == ["Ann Lee", "Bob"]
         assert names(tag="vip") == ["Ann Lee"]
         assert names(q="BOB@") == [bob.name]
 
-    def test_rows_carry_ticket_counts_and_page_has_next(self):
+    def test_rows_carry_ticket_counts_and_page_has_next(self, agent):
         customers = [factories.CustomerFactory(name=f"C{i:02d}") for i in range(51)]
         _ticket(customer=customers[0])
         _ticket(customer=customers[0])
 
-        page = selectors.customer_list_page(filters={})
+        page = selectors.customer_list_page(user=agent, filters={})
 
         assert page.has_next and len(page.rows) == 50
         assert page.rows[0].ticket_count == 2 and page.rows[1].ticket_count is None
 
-    def test_profile_totals_purchases_and_lists_recent_tickets(self):
+    def test_profile_totals_purchases_and_lists_recent_tickets(self, agent):
         customer = factories.CustomerFactory()
         factories.PurchaseFactory(customer=customer, amount=Decimal("10.50"))
         factories.PurchaseFactory(customer=customer, amount=Decimal("4.50"))
         tickets = [_ticket(minutes_ago=i, customer=customer) for i in range(3)]
 
-        profile = selectors.customer_profile(customer_id=customer.pk, rows=2)
+        profile = selectors.customer_profile(user=agent, customer_id=customer.pk, rows=2)
 
         assert profile.purchase_count == 2 and profile.purchase_total == Decimal("15.00")
         assert profile.ticket_count == 3
@@ -286,13 +286,13 @@ class TestOrganisations:
         rows = selectors.organisation_list_page().rows
         assert {o.name: o.customer_count for o in rows} == {"Acme": 2, "Globex": None}
 
-    def test_page_shows_its_customers_and_their_tickets(self):
+    def test_page_shows_its_customers_and_their_tickets(self, agent):
         acme = factories.OrganisationFactory(name="Acme")
         member = factories.CustomerFactory(organisation=acme)
         ticket = _ticket(customer=member)
         _ticket()
 
-        page = selectors.organisation_page(organisation_id=acme.pk)
+        page = selectors.organisation_page(user=agent, organisation_id=acme.pk)
 
         assert [c.pk for c in page.customers.rows] == [member.pk]
         assert [t.pk for t in page.tickets] == [ticket.pk]

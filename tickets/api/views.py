@@ -11,7 +11,12 @@ from rest_framework.response import Response
 from tickets import services
 from tickets.api import serializers as s
 from tickets.models import Customer, Message, Purchase, Tag, Ticket
-from tickets.selectors import STATUS_ANY, _apply_customer_filters, filtered_tickets
+from tickets.selectors import (
+    STATUS_ANY,
+    _apply_customer_filters,
+    filtered_tickets,
+    visible_tickets,
+)
 
 
 def _query_params(serializer_class, request: Request) -> dict:
@@ -32,7 +37,8 @@ class TicketViewSet(
     mixins.RetrieveModelMixin,
     viewsets.GenericViewSet,
 ):
-    """Tickets: list with filters, open one (with its first message), read, change fields."""
+    """Tickets: list with filters, open one (with its first message), read, change fields.
+    A ticket the caller may not see is absent from the list and a 404 everywhere else."""
 
     serializer_class = s.TicketSerializer
     queryset = Ticket.objects.select_related("customer", "team", "assignee").prefetch_related(
@@ -41,7 +47,7 @@ class TicketViewSet(
 
     def get_queryset(self) -> QuerySet:
         if self.action != "list":
-            return self.queryset
+            return visible_tickets(self.request.user, self.queryset)
         filters = {"status": STATUS_ANY, **_query_params(s.TicketFilterSerializer, self.request)}
         tickets = filtered_tickets(user=self.request.user, filters=filters)
         return tickets.select_related("customer", "team", "assignee").prefetch_related("tags")
@@ -101,7 +107,8 @@ class TicketMessageViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
     serializer_class = s.MessageSerializer
 
     def get_queryset(self) -> QuerySet:
-        ticket = get_object_or_404(Ticket.objects.only("pk"), pk=self.kwargs["ticket_pk"])
+        tickets = visible_tickets(self.request.user, Ticket.objects.only("pk"))
+        ticket = get_object_or_404(tickets, pk=self.kwargs["ticket_pk"])
         thread = Message.objects.filter(ticket=ticket)
         return thread.select_related("author").prefetch_related("attachments")
 

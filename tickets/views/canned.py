@@ -13,6 +13,7 @@ from helpdesk.roles import Role, has_role
 from tickets.extensions import badges_for_customers
 from tickets.forms import service_errors_on
 from tickets.models import Article, CannedReply, Ticket
+from tickets.selectors import visible_tickets
 from tickets.services.canned import (
     canned_replies_visible_to,
     delete_canned_reply,
@@ -121,9 +122,9 @@ def canned_delete(request, reply_id: int):
     return redirect("tickets:canned_replies")
 
 
-def _ticket_or_404(ticket_id: int) -> Ticket:
-    ticket = Ticket.objects.select_related("customer", "assignee").defer("search_document")
-    ticket = ticket.filter(pk=ticket_id).first()
+def _ticket_or_404(request, ticket_id: int) -> Ticket:
+    ticket = visible_tickets(request.user).select_related("customer", "assignee")
+    ticket = ticket.defer("search_document").filter(pk=ticket_id).first()
     if ticket is None:
         raise Http404("No such ticket.")
     return ticket
@@ -133,7 +134,7 @@ def _ticket_or_404(ticket_id: int) -> Ticket:
 @require_GET
 def reply_suggestions(request, ticket_id: int):
     """Canned replies and articles for the reply box: suggested, or found by ``q``."""
-    ticket = _ticket_or_404(ticket_id)
+    ticket = _ticket_or_404(request, ticket_id)
     query = request.GET.get("q", "").strip()[:200]
     slugs = segment_slugs_of(badges_for_customers([ticket.customer_id])[ticket.customer_id])
     replies = suggested_canned_replies(
@@ -158,7 +159,7 @@ def _reply_box(request, ticket: Ticket, addition: str):
 @agent_required
 @require_POST
 def insert_canned_reply(request, ticket_id: int, reply_id: int):
-    ticket = _ticket_or_404(ticket_id)
+    ticket = _ticket_or_404(request, ticket_id)
     reply = get_object_or_404(canned_replies_visible_to(request.user), pk=reply_id)
     text = use_canned_reply(canned_reply=reply, ticket=ticket, agent=request.user)
     return _reply_box(request, ticket, text)
@@ -167,7 +168,7 @@ def insert_canned_reply(request, ticket_id: int, reply_id: int):
 @agent_required
 @require_POST
 def insert_article_link(request, ticket_id: int, article_id: int):
-    ticket = _ticket_or_404(ticket_id)
+    ticket = _ticket_or_404(request, ticket_id)
     article = get_object_or_404(Article.objects.filter(published=True), pk=article_id)
     url = request.build_absolute_uri(reverse("tickets:help_article", args=[article.slug]))
     return _reply_box(request, ticket, f"{article.title}: {url}")

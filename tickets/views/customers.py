@@ -15,7 +15,7 @@ def customer_list(request):
     page, status = None, 400
     if form.is_valid():
         page = selectors.customer_list_page(
-            filters=form.cleaned_data, page=form.cleaned_data["page"] or 1
+            user=request.user, filters=form.cleaned_data, page=form.cleaned_data["page"] or 1
         )
         status = 200
     return render(
@@ -23,22 +23,22 @@ def customer_list(request):
     )
 
 
-def _profile_or_404(customer_id: int) -> selectors.CustomerProfile:
+def _profile_or_404(request, customer_id: int) -> selectors.CustomerProfile:
     with missing_as_404(Customer, "No such customer."):
-        return selectors.customer_profile(customer_id=customer_id)
+        return selectors.customer_profile(user=request.user, customer_id=customer_id)
 
 
 @agent_required
 @require_GET
 def customer_detail(request, customer_id: int):
-    profile = _profile_or_404(customer_id)
+    profile = _profile_or_404(request, customer_id)
     return render(request, "tickets/customer_detail.html", {"profile": profile})
 
 
 @agent_required
 @require_http_methods(["GET", "POST"])
 def customer_edit(request, customer_id: int):
-    customer = _profile_or_404(customer_id).customer
+    customer = _profile_or_404(request, customer_id).customer
     form = CustomerForm(request.POST or None, customer=customer)
     if request.method == "POST" and form.is_valid():
         with service_errors_on(form):

@@ -46,16 +46,26 @@ def bulk_action(request):
     bulk_form = BulkActionForm(request.POST, agents=list(selectors.agents()))
     if not bulk_form.is_valid():
         return _render_inbox(request, request.POST, bulk_form=bulk_form, status=400)
+    selected = bulk_form.cleaned_data["ticket"]
     count = services.bulk_update_tickets(
-        ticket_ids=bulk_form.cleaned_data["ticket"],
+        ticket_ids=selectors.visible_ticket_ids(request.user, selected),
         actor=request.user,
         **bulk_form.service_kwargs(),
     )
-    notice = f"Updated {count} ticket{'s' if count != 1 else ''}."
+    notice = _bulk_notice(updated=count, missing=len(selected) - count)
     if not request.htmx:
         messages.success(request, notice)
         return redirect("tickets:inbox")
     return _render_inbox(request, request.POST, notice=notice)
+
+
+def _bulk_notice(*, updated: int, missing: int) -> str:
+    """``missing``: selected tickets that no longer exist or that the user may not see (the
+    two are not told apart)."""
+    notice = f"Updated {updated} ticket{'s' if updated != 1 else ''}."
+    if missing:
+        notice += f" {missing} selected ticket{'s were' if missing != 1 else ' was'} not found."
+    return notice
 
 
 def _render_saved_views(request, form, status=200):

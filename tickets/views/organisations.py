@@ -26,5 +26,5 @@ def organisation_list(request):
 @require_GET
 def organisation_detail(request, organisation_id: int):
     with missing_as_404(Organisation, "No such organisation."):
-        page = selectors.organisation_page(organisation_id=organisation_id)
+        page = selectors.organisation_page(user=request.user, organisation_id=organisation_id)
     return render(request, "tickets/organisation_detail.html", {"org": page})

@@ -1,6 +1,9 @@
-from django.http import HttpResponse
+from django.contrib import messages
+from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
+from django_htmx.http import HttpResponseClientRedirect
 
 from helpdesk.not_found import missing_as_404
 from helpdesk.permissions import agent_required
@@ -16,7 +19,7 @@ def _properties_form(ticket, data=None, choices=None):
 
 def _render_ticket(request, ticket_id, *, reply_form=None, note_form=None, status=200):
     with missing_as_404(Ticket, "No such ticket."):
-        detail = selectors.ticket_detail(ticket_id=ticket_id)
+        detail = selectors.ticket_detail(user=request.user, ticket_id=ticket_id)
     choices = selectors.inbox_choices()
     context = {
         "detail": detail,
@@ -30,9 +33,19 @@ def _render_ticket(request, ticket_id, *, reply_form=None, note_form=None, statu
     return render(request, "tickets/ticket_detail.html", context, status=status)
 
 
-def _ticket_or_404(ticket_id: int) -> Ticket:
+def _ticket_or_404(request, ticket_id: int) -> Ticket:
     with missing_as_404(Ticket, "No such ticket."):
-        return selectors.ticket_sidebar_state(ticket_id=ticket_id)
+        return selectors.ticket_sidebar_state(user=request.user, ticket_id=ticket_id)
+
+
+def _to_inbox_out_of_sight(request, ticket: Ticket):
+    """The agent's own change gave the ticket to a private team they are not in."""
+    messages.info(
+        request, f"Ticket #{ticket.pk} now belongs to a team whose tickets you cannot see."
+    )
+    if request.htmx:
+        return HttpResponseClientRedirect(reverse("tickets:inbox"))
+    return redirect("tickets:inbox")
 
 
 @agent_required
@@ -44,7 +57,7 @@ def ticket_detail(request, ticket_id: int):
 @agent_required
 @require_POST
 def update_properties(request, ticket_id: int):
-    ticket = _ticket_or_404(ticket_id)
+    ticket = _ticket_or_404(request, ticket_id)
     choices = selectors.inbox_choices()
     form = _properties_form(ticket, request.POST, choices=choices)
     status = 400
@@ -53,15 +66,18 @@ def update_properties(request, ticket_id: int):
             ticket = services.update_ticket(
                 ticket=ticket, actor=request.user, **form.service_kwargs()
             )
+            if selectors.ticket_hidden_from(request.user, ticket.pk):
+                return _to_inbox_out_of_sight(request, ticket)
             if not request.htmx:
                 return redirect("tickets:ticket", ticket_id=ticket.pk)
-            ticket = _ticket_or_404(ticket_id)
+            ticket = _ticket_or_404(request, ticket_id)
             form, status = _properties_form(ticket, choices=choices), 200
     context = {
         "ticket": ticket,
         "properties_form": form,
         "choices": choices,
         "history": selectors.ticket_history(ticket=ticket),
+        "sla": selectors.ticket_sla(ticket),
         "oob": True,
     }
     return render(request, "tickets/partials/ticket_properties.html", context, status=status)
@@ -69,7 +85,7 @@ def update_properties(request, ticket_id: int):
 
 def _post_message(request, ticket_id: int, *, form, composer: str, post):
     """Validate ``form`` and call ``post``; on errors show the page again with the composer."""
-    ticket = _ticket_or_404(ticket_id)
+    ticket = _ticket_or_404(request, ticket_id)
     if form.is_valid():
         with service_errors_on(form):
             post(ticket, form.cleaned_data)
@@ -108,9 +124,15 @@ def add_note(request, ticket_id: int):
     )
 
 
+def _404_if_hidden(request, ticket_id: int) -> None:
+    if selectors.ticket_hidden_from(request.user, ticket_id):
+        raise Http404("No such ticket.")
+
+
 @agent_required
 @require_GET
 def viewers(request, ticket_id: int):
+    _404_if_hidden(request, ticket_id)
     others = presence.mark_viewing(
         ticket_id=ticket_id, user_id=request.user.pk, name=request.user.display_name
     )
@@ -120,5 +142,6 @@ def viewers(request, ticket_id: int):
 @agent_required
 @require_POST
 def stop_viewing(request, ticket_id: int):
+    _404_if_hidden(request, ticket_id)
     presence.stop_viewing(ticket_id=ticket_id, user_id=request.user.pk)
     return HttpResponse(status=204)
