@@ -5,8 +5,11 @@ database state, so a message lost while the broker was down is picked up later.
 """
 
 import logging
+from datetime import datetime, timedelta
 
+from django.conf import settings
 from django.db import transaction
+from django.utils import timezone
 
 logger = logging.getLogger(__name__)
 
@@ -32,3 +35,13 @@ def send_now(task, *args) -> bool:
         logger.warning("could not enqueue %s%r; left for the sweeper", task.name, args)
         return False
     return True
+
+
+def heartbeat_cutoff() -> datetime:
+    """A running job whose last progress is older than this lost its worker."""
+    return timezone.now() - timedelta(seconds=settings.JOB_HEARTBEAT_TIMEOUT)
+
+
+def stopped_responding(percent: int) -> str:
+    """The reason a job's page gives once the sweeper marked it failed."""
+    return f"The worker stopped responding at {percent} % — start it again."

@@ -68,6 +68,9 @@ class SegmentRun(models.Model):
     )
     created_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)
+    # Written with every progress update: the sweeper fails a running run whose worker went
+    # silent (segments.services.fail_stalled_runs).
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
     customer_count = models.PositiveIntegerField(default=0)
     k = models.PositiveSmallIntegerField(null=True, blank=True)

@@ -11,12 +11,14 @@ import numpy as np
 import pandas as pd
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
+from django.db.models import Q
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.text import slugify
 
 from helpdesk.audit import record_change
 from helpdesk.db import copy_frame
-from helpdesk.jobs import enqueue_on_commit
+from helpdesk.jobs import enqueue_on_commit, heartbeat_cutoff, stopped_responding
 from helpdesk.models import User
 from segments import clustering, explain, features, quality, rfm, rules
 from segments.models import Membership, Segment, Segmentation, SegmentProfileRevision, SegmentRun
@@ -28,7 +30,9 @@ logger = logging.getLogger(__name__)
 
 WRITE_BATCH = 5_000
 COPY_BATCH = 250_000
-RUN_STALE_AFTER = timedelta(hours=1)
+# A queued run has no worker to report progress yet; this long without one, its message was lost.
+RUN_QUEUE_TIMEOUT = timedelta(hours=1)
+NEVER_STARTED = "No worker started the run within an hour — start it again."
 MAX_DRIFT_FLOWS = 50
 REROUTE_CAUSE = "segment changed"
 PALETTE = ("#2563eb", "#16a34a", "#d97706", "#dc2626", "#7c3aed", "#0891b2", "#db2777", "#4d7c0f")
@@ -60,6 +64,10 @@ class RunFailed(Exception):
     """A problem with the data or the settings, reported to the lead as the run's error."""
 
 
+class RunAbandoned(Exception):
+    """The sweeper failed the run while its worker was still computing: the results are dropped."""
+
+
 # -- starting and executing runs ------------------------------------------------------------
 
 
@@ -72,12 +80,11 @@ def start_segment_run(
     enqueue: bool = True,
 ) -> SegmentRun:
     """Queue a run (for a worker unless ``enqueue`` is false, when the caller executes it);
-    refused while another run of the segmentation is queued or running."""
+    refused while another run of the segmentation is queued or running, unless that one is
+    stalled (``fail_stalled_runs``)."""
     Segmentation.objects.select_for_update().get(pk=segmentation.pk)
-    busy = segmentation.runs.filter(
-        state__in=(SegmentRun.State.QUEUED, SegmentRun.State.RUNNING),
-        created_at__gte=timezone.now() - RUN_STALE_AFTER,
-    )
+    fail_stalled_runs(segmentation=segmentation)
+    busy = segmentation.runs.filter(state__in=(SegmentRun.State.QUEUED, SegmentRun.State.RUNNING))
     if busy.exists():
         raise ValidationError(f"A run of {segmentation.name} is already queued or running.")
     run = SegmentRun.objects.create(
@@ -102,6 +109,36 @@ def start_scheduled_runs() -> list[SegmentRun]:
         except ValidationError:
             logger.info("segmentation %s is already running; skipped", segmentation.slug)
     return started
+
+
+@transaction.atomic
+def fail_stalled_runs(*, segmentation: Segmentation | None = None) -> list[int]:
+    """Mark failed the runs whose worker is gone: running without progress for
+    ``JOB_HEARTBEAT_TIMEOUT`` seconds, or queued for ``RUN_QUEUE_TIMEOUT``; returns their ids.
+    The segmentation's current run stays current, and a new run may start at once."""
+    now = timezone.now()
+    stalled = (
+        # A run locked by its write-back is alive, however long its last stage takes.
+        SegmentRun.objects.select_for_update(skip_locked=True)
+        .alias(last_progress=Coalesce("heartbeat_at", "started_at"))
+        .filter(
+            Q(state=SegmentRun.State.RUNNING, last_progress__lt=heartbeat_cutoff())
+            | Q(state=SegmentRun.State.QUEUED, created_at__lt=now - RUN_QUEUE_TIMEOUT)
+        )
+        .only("pk", "state", "progress")
+    )
+    if segmentation is not None:
+        stalled = stalled.filter(segmentation=segmentation)
+    failed = []
+    for run in stalled:
+        running = run.state == SegmentRun.State.RUNNING
+        SegmentRun.objects.filter(pk=run.pk).update(
+            state=SegmentRun.State.FAILED,
+            error=stopped_responding(run.progress) if running else NEVER_STARTED,
+            finished_at=now,
+        )
+        failed.append(run.pk)
+    return failed
 
 
 @dataclass
@@ -149,6 +186,9 @@ def execute_segment_run(
         outcome = _compute(run, frame, timer)
         with timer.stage("write-back", 80, 100):
             movers = _write_and_switch(run, outcome, previous)
+    except RunAbandoned:
+        logger.warning("segment run %s was failed as stalled while it ran; dropped", run_id)
+        return SegmentRun.objects.get(pk=run.pk)
     except Exception as error:
         logger.exception("segment run %s failed", run_id)
         return _fail(run, error)
@@ -162,14 +202,14 @@ def _claim(run_id: int) -> SegmentRun:
     if run.is_finished:
         return run
     run.state, run.progress, run.stage, run.error = SegmentRun.State.RUNNING, 0, "starting", ""
-    run.started_at = timezone.now()
-    run.save(update_fields=["state", "progress", "stage", "error", "started_at"])
+    run.started_at = run.heartbeat_at = timezone.now()
+    run.save(update_fields=["state", "progress", "stage", "error", "started_at", "heartbeat_at"])
     return run
 
 
 def _fail(run: SegmentRun, error: Exception) -> SegmentRun:
     message = str(error) if isinstance(error, RunFailed) else f"{type(error).__name__}: {error}"
-    SegmentRun.objects.filter(pk=run.pk).update(
+    SegmentRun.objects.filter(pk=run.pk, state=SegmentRun.State.RUNNING).update(
         state=SegmentRun.State.FAILED, error=message, finished_at=timezone.now()
     )
     return SegmentRun.objects.get(pk=run.pk)
@@ -185,13 +225,23 @@ class _StageTimer:
 
     @contextmanager
     def stage(self, name: str, start: int, end: int) -> Iterator[None]:
-        SegmentRun.objects.filter(pk=self.run.pk).update(stage=name, progress=start)
+        self._report(stage=name, progress=start)
         self.on_progress(name, start)
         began = time.perf_counter()
         yield
         self.seconds[name] = round(time.perf_counter() - began, 3)
-        SegmentRun.objects.filter(pk=self.run.pk).update(progress=end, stage_seconds=self.seconds)
+        self._report(progress=end, stage_seconds=self.seconds)
         self.on_progress(name, end)
+
+    def _report(self, **fields) -> None:
+        """Store the progress and the heartbeat; a run the sweeper failed meanwhile stops."""
+        reported = (
+            SegmentRun.objects.filter(pk=self.run.pk)
+            .exclude(state=SegmentRun.State.FAILED)
+            .update(heartbeat_at=timezone.now(), **fields)
+        )
+        if not reported:
+            raise RunAbandoned(self.run.pk)
 
 
 def _previous_labels(segmentation: Segmentation) -> pd.Series:
@@ -332,6 +382,9 @@ def _slug(name: str) -> str:
 def _write_and_switch(run: SegmentRun, outcome: Outcome, previous: pd.Series) -> list[int]:
     """Store every membership, make the run current; returns the customers who moved."""
     segmentation = Segmentation.objects.select_for_update().get(pk=run.segmentation_id)
+    running = SegmentRun.objects.select_for_update().filter(pk=run.pk, state=run.State.RUNNING)
+    if not running.exists():
+        raise RunAbandoned(run.pk)
     segment_ids = _resolve_segments(segmentation, outcome.segments)
     assigned = pd.Series(
         pd.Series(outcome.keys).map(segment_ids).to_numpy(), index=outcome.customer_ids

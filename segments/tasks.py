@@ -15,6 +15,12 @@ def start_scheduled_segment_runs() -> int:
     return len(services.start_scheduled_runs())
 
 
+@shared_task
+def fail_stalled_segment_runs() -> int:
+    """Periodic: fail the runs whose worker died, so the page says so and a new run can start."""
+    return len(services.fail_stalled_runs())
+
+
 @shared_task(**EMAIL_TASK_OPTIONS)
 def send_campaign_task(campaign_id: int) -> bool:
     """One batch of a campaign, then the next batch as a new task (progress shows between)."""

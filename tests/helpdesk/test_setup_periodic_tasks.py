@@ -65,3 +65,11 @@ def test_every_declared_schedule_names_a_registered_celery_task():
     unknown = {name: task for name, (task, _) in SCHEDULES.items() if task not in celery_app.tasks}
 
     assert unknown == {}
+
+
+def test_command_declares_the_stalled_segment_run_sweeper_every_minute(db):
+    call_command("setup_periodic_tasks")
+
+    sweep = PeriodicTask.objects.get(task="segments.tasks.fail_stalled_segment_runs")
+    assert sweep.enabled
+    assert (sweep.interval.every, sweep.interval.period) == (1, IntervalSchedule.MINUTES)

@@ -9,6 +9,7 @@ tests/integration/test_faults_workers.py``.
 
 import asyncio
 import contextlib
+import re
 import shutil
 import subprocess
 import threading
@@ -20,12 +21,14 @@ import psycopg2
 import pytest
 import redis
 from aiosmtpd.controller import Controller
+from django.conf import settings
 from django.db.models import Count
 from django.utils import timezone
 
 from helpdesk.celery import app as celery_app
 from segments import outreach
 from segments import services as segment_services
+from segments import tasks as segment_tasks
 from segments.models import Campaign, Membership, Segmentation, SegmentRun
 from surveys import services as survey_services
 from surveys.models import SurveyInvitation
@@ -330,6 +333,72 @@ def test_a_worker_killed_in_a_segment_run_leaves_the_previous_run_then_the_run_c
         segmentation.refresh_from_db()
         assert segmentation.current_run_id == run.pk
         assert badges_per_customer(run.pk) == everyone_once
+
+
+def test_a_segment_run_whose_killed_worker_never_comes_back_is_failed_and_run_again(
+    private_broker, postgres, spawn_celery_worker, wait_until
+):
+    # given: customers with purchases and a succeeded RFM run giving each of them a badge
+    customers = []
+    for n in range(40):
+        customer = CustomerFactory()
+        PurchaseFactory.create_batch(1 + n % 5, customer=customer, amount=str(10 * (1 + n % 7)))
+        customers.append(customer.pk)
+    segmentation = Segmentation.objects.get(slug="rfm")
+    first = segment_services.start_segment_run(segmentation=segmentation, enqueue=False)
+    assert segment_services.execute_segment_run(run_id=first.pk).state == "succeeded"
+    everyone_once = dict.fromkeys(customers, 1)
+    env = worker_env(private_broker)
+
+    for _ in range(FAULT_ROUNDS):
+        segmentation.refresh_from_db()
+        previous = segmentation.current_run_id
+        # when: a worker is killed while the next run writes its memberships, and no worker
+        # takes its task again for longer than the heartbeat timeout
+        with membership_writes_blocked(postgres), spawn_celery_worker(env=env) as doomed:
+            stalled = segment_services.start_segment_run(segmentation=segmentation)
+            wait_until(
+                lambda pk=stalled.pk: SegmentRun.objects.filter(pk=pk, stage="write-back").exists(),
+                timeout=WAIT_SECONDS,
+                what="the run to reach its write-back",
+            )
+            doomed.kill()
+        silent_since = timezone.now() - timedelta(seconds=settings.JOB_HEARTBEAT_TIMEOUT + 1)
+        SegmentRun.objects.filter(pk=stalled.pk).update(heartbeat_at=silent_since)
+        assert segment_tasks.fail_stalled_segment_runs() == 1
+
+        # then: the run failed with the reason, the previous run still current and whole
+        stalled.refresh_from_db()
+        assert stalled.state == SegmentRun.State.FAILED
+        assert stalled.error == "The worker stopped responding at 80 % — start it again."
+        segmentation.refresh_from_db()
+        assert segmentation.current_run_id == previous
+        assert badges_per_customer(previous) == everyone_once
+
+        # when: the lead starts again at once and a fresh worker also gets the killed task back
+        again = segment_services.start_segment_run(segmentation=segmentation)
+        with spawn_celery_worker(env=env) as fresh:
+            finished = wait_until(
+                lambda pk=again.pk: SegmentRun.objects.filter(
+                    pk=pk, state__in=SegmentRun.FINISHED_STATES
+                ).first(),
+                timeout=WAIT_SECONDS,
+                what="the new run to finish",
+            )
+            wait_until(
+                lambda: len(re.findall(r"execute_segment_run_task\[\S+\] succeeded", fresh.log()))
+                == 2,
+                timeout=WAIT_SECONDS,
+                what="the killed run's task to come back",
+            )
+
+        # then: the new run is current with one badge per customer; the stalled one stays failed
+        assert finished.state == SegmentRun.State.SUCCEEDED, finished.error
+        segmentation.refresh_from_db()
+        assert segmentation.current_run_id == again.pk
+        assert badges_per_customer(again.pk) == everyone_once
+        assert SegmentRun.objects.get(pk=stalled.pk).error == stalled.error
+        assert not Membership.objects.filter(run_id=stalled.pk).exists()
 
 
 def test_mail_and_replies_while_redis_is_down_are_saved_then_sent_once(

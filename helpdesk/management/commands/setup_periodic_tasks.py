@@ -58,6 +58,7 @@ SCHEDULES: dict[str, tuple[str, Every | Cron]] = {
     "survey solved tickets": ("surveys.tasks.invite_solved_tickets", Every(minutes=5)),
     "survey nps daily": ("surveys.tasks.invite_nps", Cron(minute="0", hour="10")),
     "resume outreach campaigns": ("segments.tasks.resume_stalled_campaigns", Every(minutes=5)),
+    "fail stalled segment runs": ("segments.tasks.fail_stalled_segment_runs", Every(minutes=1)),
 }
 
 
