@@ -189,12 +189,25 @@ class TestHandingATicketToAPrivateTeam:
         open_ticket.refresh_from_db()
         assert open_ticket.team == private_team
         inbox = agent_client.get(INBOX).content.decode()
-        assert f"Ticket #{open_ticket.pk} now belongs to a team whose tickets" in inbox
+        assert f"You can no longer see ticket #{open_ticket.pk}: it belongs to a private" in inbox
 
     def test_without_htmx_it_redirects_to_the_inbox(self, agent_client, private_team, open_ticket):
         response = self._give(agent_client, open_ticket, private_team)
 
         assert response.status_code == 302 and response.url == INBOX
+
+    def test_unassigning_yourself_from_a_hidden_teams_ticket_returns_you_too(
+        self, agent_client, agent, private_team, hidden_ticket
+    ):
+        hidden_ticket.assignee = agent
+        hidden_ticket.save(update_fields=["assignee"])
+        data = {"status": "open", "priority": "normal", "team": private_team.pk, "assignee": ""}
+
+        response = agent_client.post(reverse("tickets:properties", args=[hidden_ticket.pk]), data)
+
+        assert response.status_code == 302 and response.url == INBOX
+        hidden_ticket.refresh_from_db()
+        assert hidden_ticket.assignee is None
 
     def test_a_member_stays_on_the_ticket(self, client, member, private_team, open_ticket):
         response = self._give(_login(client, member), open_ticket, private_team, **HTMX)

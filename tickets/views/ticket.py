@@ -39,9 +39,10 @@ def _ticket_or_404(request, ticket_id: int) -> Ticket:
 
 
 def _to_inbox_out_of_sight(request, ticket: Ticket):
-    """The agent's own change gave the ticket to a private team they are not in."""
+    """The agent's own change (a private team, or unassigning themselves) hid the ticket."""
     messages.info(
-        request, f"Ticket #{ticket.pk} now belongs to a team whose tickets you cannot see."
+        request,
+        f"You can no longer see ticket #{ticket.pk}: it belongs to a private team you are not in.",
     )
     if request.htmx:
         return HttpResponseClientRedirect(reverse("tickets:inbox"))
