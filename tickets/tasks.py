@@ -69,7 +69,8 @@ def flag_sla_breaches() -> dict:
 
 @shared_task
 def sweep_unfinished_work() -> dict:
-    """Re-enqueue work whose job was lost (for example while the broker was down)."""
+    """Re-enqueue work whose job was lost (for example while the broker was down), and fail the
+    imports whose worker died."""
     cutoff = timezone.now() - timezone.timedelta(seconds=SWEEP_AFTER_SECONDS)
     unprocessed = InboundEmail.objects.filter(
         state=InboundEmail.State.RECEIVED, received_at__lt=cutoff
@@ -82,6 +83,7 @@ def sweep_unfinished_work() -> dict:
         "process": _send_each(process_inbound_email_task, unprocessed),
         "route": _send_each(route_ticket_task, unrouted),
         "deliver": _send_each(deliver_message_task, undelivered),
+        "fail_stalled_imports": len(services.fail_stalled_import_jobs()),
     }
 
 

@@ -21,6 +21,7 @@ urlpatterns: list = [
     path("imports/", imports.import_upload, name="import_upload"),
     path("imports/<int:job_id>/", imports.import_job, name="import_job"),
     path("imports/<int:job_id>/progress/", imports.import_job_progress, name="import_job_progress"),
+    path("imports/<int:job_id>/retry/", imports.import_retry, name="import_retry"),
     path("inbound/email/<slug:slug>/", email.inbound_email, name="inbound_email"),
     path("admin-tools/email/unprocessed/", email.failed_emails, name="failed_emails"),
     path(

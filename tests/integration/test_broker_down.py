@@ -60,5 +60,10 @@ def test_work_saved_while_the_broker_is_down_is_finished_by_the_sweeper(
     assert "Refund is on its way" in mail
 
     # when: the sweep runs again, there is nothing left to do and nothing is sent twice
-    assert tasks.sweep_unfinished_work() == {"process": 0, "route": 0, "deliver": 0}
+    assert tasks.sweep_unfinished_work() == {
+        "process": 0,
+        "route": 0,
+        "deliver": 0,
+        "fail_stalled_imports": 0,
+    }
     assert len(live_celery.sent_mail()) == 1

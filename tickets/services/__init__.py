@@ -28,8 +28,10 @@ from tickets.services.email import (
 )
 from tickets.services.imports import (
     ImportKind,
+    fail_stalled_import_jobs,
     import_csv,
     register_import_kind,
+    retry_import_job,
     run_import_job,
     start_import_job,
 )
@@ -68,6 +70,7 @@ __all__ = [
     "deliver_message",
     "erase_customer",
     "export_customer_data",
+    "fail_stalled_import_jobs",
     "find_or_create_customer",
     "flag_sla_breaches",
     "import_csv",
@@ -82,6 +85,7 @@ __all__ = [
     "reply_to_ticket",
     "reprocess_inbound_email",
     "reroute_open_tickets",
+    "retry_import_job",
     "route_reply",
     "route_ticket",
     "run_import_job",

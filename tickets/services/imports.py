@@ -19,14 +19,15 @@ from typing import IO
 import numpy as np
 import pandas as pd
 from django.core.cache import cache
+from django.core.exceptions import ValidationError
 from django.core.files import File
 from django.db import DatabaseError, connection, models, transaction
-from django.db.models.functions import Lower
+from django.db.models.functions import Coalesce, Lower
 from django.utils import timezone
 
 from helpdesk.audit import record_change
 from helpdesk.db import copy_frame
-from helpdesk.jobs import enqueue_on_commit
+from helpdesk.jobs import enqueue_on_commit, heartbeat_cutoff, stopped_responding
 from helpdesk.models import User
 from tickets import csv_formats
 from tickets.csv_formats import CsvFileError, CsvFormat
@@ -168,9 +169,21 @@ def start_import_job(
 ) -> ImportJob:
     if kind not in IMPORT_KINDS:
         raise ValueError(f"unknown import kind {kind!r}")
-    job = ImportJob.objects.create(
-        kind=kind, file=file, skip_invalid=skip_invalid, created_by=created_by
+    return _queue_job(kind=kind, file=file, skip_invalid=skip_invalid, created_by=created_by)
+
+
+@transaction.atomic
+def retry_import_job(*, job: ImportJob, created_by: User | None) -> ImportJob:
+    """A new job for a failed job's stored file, so the lead does not upload it again."""
+    if job.state != ImportJob.State.FAILED:
+        raise ValidationError("Only a failed import can be started again.")
+    return _queue_job(
+        kind=job.kind, file=job.file.name, skip_invalid=job.skip_invalid, created_by=created_by
     )
+
+
+def _queue_job(**fields) -> ImportJob:
+    job = ImportJob.objects.create(**fields)
     from tickets.tasks import run_import_job
 
     enqueue_on_commit(run_import_job, job.pk)
@@ -181,7 +194,7 @@ def run_import_job(*, job_id: int) -> ImportJob:
     """Run a queued job once: a duplicate delivery finds it claimed or finished and leaves
     it alone."""
     claimed = ImportJob.objects.filter(pk=job_id, state=ImportJob.State.QUEUED).update(
-        state=ImportJob.State.RUNNING
+        state=ImportJob.State.RUNNING, started_at=timezone.now()
     )
     job = ImportJob.objects.select_related("created_by").get(pk=job_id)
     if not claimed:
@@ -235,20 +248,62 @@ def _finish(job: ImportJob, result: ImportResult) -> None:
 
 
 def _progress_key(job_id: int) -> str:
-    return f"import-job:{job_id}:progress"
+    return f"import-job:{job_id}:live"
 
 
 def _publish_progress(job_id: int, phase: str, done: int, total: int) -> None:
-    # The writes run in one transaction, invisible to the job page until commit, so the
-    # running count travels through the cache.
-    cache.set(_progress_key(job_id), (phase, done, total), PROGRESS_TTL_SECONDS)
+    # The writes run in one transaction, invisible to the job page and the sweeper until
+    # commit, so the running count and the time of the last progress travel through the cache.
+    cache.set(_progress_key(job_id), (phase, done, total, timezone.now()), PROGRESS_TTL_SECONDS)
 
 
 def live_progress(job: ImportJob) -> tuple[str, int, int]:
     """(phase, rows done, rows in the file) of a job; phase is "" unless it is running."""
     if job.state != ImportJob.State.RUNNING:
         return "", job.processed_rows, job.total_rows
-    return cache.get(_progress_key(job.pk)) or ("checking", 0, 0)
+    phase, done, total, _ = cache.get(_progress_key(job.pk)) or ("checking", 0, 0, None)
+    return phase, done, total
+
+
+def progress_percent(job: ImportJob, done: int, total: int) -> int:
+    """The percent the job page shows for ``live_progress``'s rows."""
+    return min(100, round(100 * done / total)) if total else job.percent
+
+
+def fail_stalled_import_jobs() -> list[int]:
+    """Mark failed the running jobs whose worker has been silent for ``JOB_HEARTBEAT_TIMEOUT``
+    seconds (killed, and a redelivered task finds the job claimed); returns their ids. Nothing
+    of theirs was written: the writes are one transaction."""
+    cutoff = heartbeat_cutoff()
+    candidates = list(
+        ImportJob.objects.filter(state=ImportJob.State.RUNNING)
+        .alias(claimed_at=Coalesce("started_at", "created_at"))
+        .filter(claimed_at__lt=cutoff)
+        .only("pk", "state", "total_rows", "processed_rows", "created_by")
+    )
+    live = cache.get_many([_progress_key(job.pk) for job in candidates])
+    failed = []
+    for job in candidates:
+        _, done, total, at = live.get(_progress_key(job.pk), ("", 0, 0, None))
+        if (at is None or at < cutoff) and _fail_stalled(job, progress_percent(job, done, total)):
+            failed.append(job.pk)
+    return failed
+
+
+def _fail_stalled(job: ImportJob, percent: int) -> bool:
+    reason = stopped_responding(percent)
+    stopped = ImportJob.objects.filter(pk=job.pk, state=ImportJob.State.RUNNING).update(
+        state=ImportJob.State.FAILED, failure_reason=reason, finished_at=timezone.now()
+    )
+    if stopped:
+        cache.delete(_progress_key(job.pk))
+        record_change(
+            target=job,
+            action="import_finished",
+            actor=job.created_by,
+            changes={"state": ImportJob.State.FAILED, "reason": reason},
+        )
+    return bool(stopped)
 
 
 # Database checks and writers of the built-in kinds.

@@ -1,14 +1,16 @@
 """The CSV upload page and the import job page with its live progress (htmx polling)."""
 
 from django import forms
+from django.contrib import messages
+from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.shortcuts import get_object_or_404, redirect, render
-from django.views.decorators.http import require_GET, require_http_methods
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from helpdesk.permissions import lead_required
 from tickets import services
 from tickets.models import ImportJob
-from tickets.services.imports import IMPORT_KINDS, live_progress
+from tickets.services.imports import IMPORT_KINDS, live_progress, progress_percent
 
 MAX_UPLOAD_BYTES = 200 * 1024 * 1024
 ERRORS_PER_PAGE = 100
@@ -77,11 +79,23 @@ def import_job_progress(request, job_id: int):
     )
 
 
+@lead_required
+@require_POST
+def import_retry(request, job_id: int):
+    job = get_object_or_404(ImportJob, pk=job_id)
+    try:
+        retry = services.retry_import_job(job=job, created_by=request.user)
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+        return redirect("tickets:import_job", job_id=job.pk)
+    return redirect("tickets:import_job", job_id=retry.pk)
+
+
 def _job_context(request, job_id: int) -> dict:
     job = get_object_or_404(ImportJob.objects.select_related("created_by"), pk=job_id)
     phase, done, total = live_progress(job)
     errors = Paginator(job.errors, ERRORS_PER_PAGE).get_page(request.GET.get("page"))
-    percent = min(100, round(100 * done / total)) if total else job.percent
+    percent = progress_percent(job, done, total)
     return {
         "job": job,
         "phase": phase,
