@@ -1,3 +1,5 @@
+from django.contrib.auth.models import AnonymousUser
+
 from helpdesk.roles import Role, has_role
 
 # The navigation section of each staff page, by "namespace:url_name". Pages of the segments app
@@ -35,7 +37,9 @@ MANAGE_SECTIONS = frozenset(
 
 
 def role(request) -> dict:
-    user = request.user
+    # A request refused before AuthenticationMiddleware ran (a bad Host header: the 400 page)
+    # has no user.
+    user = getattr(request, "user", AnonymousUser())
     return {
         "is_lead": has_role(user, Role.LEAD),
         "is_admin": has_role(user, Role.ADMIN),

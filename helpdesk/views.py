@@ -1,5 +1,7 @@
 from django.db import connection
 from django.http import JsonResponse
+from django.shortcuts import render
+from django.utils.http import url_has_allowed_host_and_scheme
 
 from helpdesk.permissions import public_view
 
@@ -10,3 +12,13 @@ def healthz(request):
     with connection.cursor() as cursor:
         cursor.execute("SELECT 1")
     return JsonResponse({"status": "ok"})
+
+
+def csrf_failure(request, reason=""):
+    """The "form expired" page (settings.CSRF_FAILURE_VIEW; Django has logged the reason), with
+    a link back to the page the form was on when that page is ours."""
+    referer = request.META.get("HTTP_REFERER", "")
+    ours = url_has_allowed_host_and_scheme(
+        referer, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    )
+    return render(request, "403_csrf.html", {"back_url": referer if ours else ""}, status=403)
