@@ -8,6 +8,7 @@ from playwright.sync_api import expect
 from tests.factories import CustomerFactory, TeamFactory
 from tickets import services
 from tickets.models import Message, Ticket
+from tickets.services.sla import apply_sla_policy, save_sla_policy
 
 
 @pytest.fixture
@@ -23,6 +24,16 @@ def two_tickets(agent):
         priority=Ticket.Priority.URGENT,
         team=team,
     )
+    policy = save_sla_policy(
+        policy=None,
+        name="Priority support",
+        description="",
+        calendar=None,
+        is_default=False,
+        targets={Ticket.Priority.URGENT: (120, 8 * 60)},
+        actor=agent,
+    )
+    apply_sla_policy(ticket=urgent, policy=policy, cause="test")
     services.create_ticket(
         customer=bob,
         subject="How do I export invoices?",
@@ -30,6 +41,10 @@ def two_tickets(agent):
         team=team,
     )
     return urgent
+
+
+def sla_clock(page, target: str):
+    return page.locator(f'[data-testid="sla-clock"][data-target="{target}"]')
 
 
 def test_agent_filters_opens_replies_and_solves(
@@ -62,6 +77,10 @@ def test_agent_filters_opens_replies_and_solves(
     expect(messages).to_have_count(1)
     expect(messages.first).to_contain_text("charged twice for order 1042")
     expect(page.get_by_test_id("ticket-status")).to_have_text("New")
+    expect(page.get_by_test_id("sla-policy")).to_have_text("Priority support")
+    expect(sla_clock(page, "first response")).to_have_attribute("data-sla-state", "on_track")
+    expect(sla_clock(page, "first response")).to_contain_text(re.compile(r"due in (1 h 59|2 h)"))
+    expect(sla_clock(page, "resolution")).to_have_attribute("data-sla-state", "on_track")
     screenshot(page, "03-ticket")
 
     # when: the agent replies
@@ -75,6 +94,7 @@ def test_agent_filters_opens_replies_and_solves(
     expect(reply).to_contain_text("The duplicate is refunded.")
     expect(reply.get_by_test_id("delivery-status")).to_have_text("Delivered")
     expect(page.get_by_test_id("ticket-status")).to_have_text("Open")
+    expect(sla_clock(page, "first response")).to_have_attribute("data-sla-state", "met")
     assert [m.to for m in mailoutbox] == [["ann@example.com"]]
     assert f"[#{two_tickets.number}]" in mailoutbox[0].subject
     screenshot(page, "04-ticket-replied")
@@ -84,6 +104,7 @@ def test_agent_filters_opens_replies_and_solves(
 
     # then: the page shows it without a reload, and it is saved
     expect(page.get_by_test_id("ticket-status")).to_have_text("Solved")
+    expect(sla_clock(page, "resolution")).to_have_attribute("data-sla-state", "met")
     screenshot(page, "05-ticket-solved")
     two_tickets.refresh_from_db()
     assert two_tickets.status == Ticket.Status.SOLVED
