@@ -9,11 +9,11 @@ import csv
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
-from django.core.paginator import Page, Paginator
 from django.db.models import OuterRef, Q, QuerySet, Subquery
 
 from segments.models import Membership, Segment, Segmentation, SegmentProfileRevision, SegmentRun
 from tickets.models import Team
+from tickets.selectors import Page
 
 TREND_RUNS = 12
 MEMBERS_PER_PAGE = 50
@@ -213,8 +213,12 @@ def segment_members(*, segment: Segment, query: str = "") -> QuerySet:
 
 
 def segment_members_page(*, segment: Segment, query: str = "", number: int = 1) -> Page:
+    """A page of members, never counted: one row beyond the page says whether a next page
+    exists (a segment may hold a million); the segment's size is the run's stored figure."""
     members = segment_members(segment=segment, query=query).select_related("customer__organisation")
-    return Paginator(members, MEMBERS_PER_PAGE).get_page(number)
+    start = (number - 1) * MEMBERS_PER_PAGE
+    rows = list(members[start : start + MEMBERS_PER_PAGE + 1])
+    return Page(rows=rows[:MEMBERS_PER_PAGE], number=number, has_next=len(rows) > MEMBERS_PER_PAGE)
 
 
 def segment_members_csv(*, segment: Segment, query: str = "") -> Iterator[str]:
