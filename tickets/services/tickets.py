@@ -50,7 +50,8 @@ def create_ticket(
         channel=channel,
         priority=priority,
         customer=customer,
-        team=team or (mailbox.team if mailbox else None),
+        # The id, not mailbox.team: the team row itself is not needed to open the ticket.
+        team_id=team.pk if team else (mailbox.team_id if mailbox else None),
         assignee=assignee,
         mailbox=mailbox,
         created_at=now,
