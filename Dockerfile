@@ -23,4 +23,4 @@ RUN SECRET_KEY=collectstatic-only python manage.py collectstatic --noinput \
 
 USER helpdesk
 EXPOSE 8000
-CMD ["gunicorn", "helpdesk.wsgi:application", "--bind", "0.0.0.0:8000", "--access-logfile", "-"]
+CMD ["gunicorn", "-c", "python:helpdesk.gunicorn_conf"]
