@@ -196,6 +196,7 @@ class Mail:
             message["Subject"], message["In-Reply-To"] = f"Re: {subject}", parent
         else:
             sender, subject = f"load-{number}@customers.example", f"Order question {number}"
+            message["Subject"] = subject
         message["From"], message["To"] = sender, to
         message["Date"] = format_datetime(datetime.now(UTC))
         message["Message-ID"] = make_msgid(domain="customers.example")

@@ -48,6 +48,13 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--spawn-rate", type=float, default=2, help="agents logging in per s")
     parser.add_argument("--email-rate", type=float, default=20, help="inbound messages per s")
     parser.add_argument("--think", default="1,5", help="agents' think time range in s")
+    parser.add_argument("--threads", type=int, default=4, help="threads per gunicorn worker")
+    parser.add_argument(
+        "--worker-nice",
+        type=int,
+        default=10,
+        help="CPU niceness of the Celery worker: on one shared machine, pages come first",
+    )
     parser.add_argument("--port", type=int, default=8765)
     parser.add_argument("--template", default="hd_bench_inbox")
     parser.add_argument("--database", default="hd_bench_load")
@@ -194,7 +201,23 @@ def inbound_outcomes(url: str) -> dict:
             "WHERE c.email LIKE 'load-%%@customers.example'"
         )
         tickets, unrouted = cursor.fetchone()
-    return {"inbound_states": states, "tickets_opened": tickets, "unrouted": unrouted}
+        # From the POST's arrival to the message in its ticket, and to the new ticket routed.
+        cursor.execute(
+            "SELECT percentile_cont(ARRAY[0.5, 0.95]) WITHIN GROUP (ORDER BY "
+            "  extract(epoch FROM m.created_at - i.received_at)), "
+            "percentile_cont(ARRAY[0.5, 0.95]) WITHIN GROUP (ORDER BY "
+            "  extract(epoch FROM t.routed_at - i.received_at)) "
+            "FROM tickets_inboundemail i JOIN tickets_message m ON m.id = i.message_id "
+            "LEFT JOIN tickets_ticket t ON t.id = m.ticket_id AND t.created_at = m.created_at"
+        )
+        to_ticket, to_routed = cursor.fetchone()
+    return {
+        "inbound_states": states,
+        "tickets_opened": tickets,
+        "unrouted": unrouted,
+        "seconds_to_ticket": to_ticket or [np.nan, np.nan],
+        "seconds_to_routed": to_routed or [np.nan, np.nan],
+    }
 
 
 def main() -> None:
@@ -220,15 +243,16 @@ def main() -> None:
     queue.flushdb()
     base_url = f"http://127.0.0.1:{args.port}"
     worker = start(
-        [str(VENV_BIN / "celery"), "-A", "helpdesk", "worker", "--concurrency", "2",
-         "--loglevel", "WARNING"],
+        ["nice", "-n", str(args.worker_nice), str(VENV_BIN / "celery"), "-A", "helpdesk",
+         "worker", "--concurrency", "2", "--loglevel", "WARNING"],
         environment,
         "worker.log",
     )  # fmt: skip
     server = start(
-        [str(VENV_BIN / "gunicorn"), "helpdesk.wsgi:application", "--workers", "2",
-         "--bind", f"127.0.0.1:{args.port}", "--access-logfile", str(LOGS / "access.log"),
-         "--access-logformat", ACCESS_LOG_FORMAT, "--no-control-socket"],
+        [str(VENV_BIN / "gunicorn"), "-c", "python:helpdesk.gunicorn_conf", "--workers", "2",
+         "--threads", str(args.threads), "--bind", f"127.0.0.1:{args.port}",
+         "--access-logfile", str(LOGS / "access.log"), "--access-logformat", ACCESS_LOG_FORMAT,
+         "--no-control-socket"],
         environment,
         "gunicorn.log",
     )  # fmt: skip
@@ -299,8 +323,9 @@ def publish(args, endpoints, seconds, drained, outcomes, machine, load_average, 
         "## Load run",
         "",
         f"`make load` on {context['date']}: {context['scale']}; think time "
-        f"{think[0]:g}-{think[1]:g} s between an agent's actions; gunicorn with 2 sync workers "
-        "and production settings (DEBUG off, plain HTTP), a Celery worker (concurrency 2), "
+        f"{think[0]:g}-{think[1]:g} s between an agent's actions; gunicorn with 2 workers of "
+        f"{args.threads} threads and production settings (DEBUG off, plain HTTP), a Celery "
+        f"worker (concurrency 2, nice {args.worker_nice}), "
         f"PostgreSQL and Redis on the same machine; load average during the run {load_average}.",
         "",
         "| endpoint | requests | requests/s | p50 ms | p95 ms | p99 ms | errors "
@@ -334,13 +359,20 @@ def publish(args, endpoints, seconds, drained, outcomes, machine, load_average, 
         + (f"empty {drained:.0f} s later" if drained is not None else "still not empty 120 s later")
         + f"; inbound messages by state: {outcomes['inbound_states']}; tickets opened by the "
         f"load's email: {outcomes['tickets_opened']}, of them not routed by the worker: "
-        f"{outcomes['unrouted']}.",
+        f"{outcomes['unrouted']}. From the POST to the message in its ticket: p50 "
+        f"{_seconds(outcomes['seconds_to_ticket'])}; to a new ticket routed: p50 "
+        f"{_seconds(outcomes['seconds_to_routed'])}.",
     ]
     if samples:
         lines += ["", "Errors (first kinds): " + "; ".join(samples[:10])]
     details = "\n".join(lines)
     report.save("load" if args.scale == "default" else f"load ({args.scale})", rows, details)
     print(details, flush=True)
+
+
+def _seconds(p50_and_p95) -> str:
+    p50, p95 = p50_and_p95
+    return f"{p50:.1f} s, p95 {p95:.1f} s"
 
 
 if __name__ == "__main__":
