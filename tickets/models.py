@@ -165,20 +165,43 @@ SLA_NEXT_DUE = models.Case(
 )
 
 
-class Ticket(models.Model):
-    class Status(models.TextChoices):
-        NEW = "new"
-        OPEN = "open"
-        PENDING = "pending"
-        ON_HOLD = "on_hold", "On hold"
-        SOLVED = "solved"
-        CLOSED = "closed"
+class TicketStatus(models.TextChoices):
+    NEW = "new"
+    OPEN = "open"
+    PENDING = "pending"
+    ON_HOLD = "on_hold", "On hold"
+    SOLVED = "solved"
+    CLOSED = "closed"
 
-    class Priority(models.TextChoices):
-        LOW = "low"
-        NORMAL = "normal"
-        HIGH = "high"
-        URGENT = "urgent"
+
+class TicketPriority(models.TextChoices):
+    LOW = "low"
+    NORMAL = "normal"
+    HIGH = "high"
+    URGENT = "urgent"
+
+
+ACTIVE_TICKET_STATUSES = (
+    TicketStatus.NEW,
+    TicketStatus.OPEN,
+    TicketStatus.PENDING,
+    TicketStatus.ON_HOLD,
+)
+
+# Urgent first: the inbox's priority sort, served by an index on the same expression.
+PRIORITY_RANK = models.Case(
+    models.When(priority=TicketPriority.URGENT, then=models.Value(0)),
+    models.When(priority=TicketPriority.HIGH, then=models.Value(1)),
+    models.When(priority=TicketPriority.NORMAL, then=models.Value(2)),
+    default=models.Value(3),
+    output_field=models.IntegerField(),
+)
+
+
+class Ticket(models.Model):
+    # Declared at module level so that Meta's indexes can name them.
+    Status = TicketStatus
+    Priority = TicketPriority
 
     class Channel(models.TextChoices):
         EMAIL = "email"
@@ -188,7 +211,7 @@ class Ticket(models.Model):
         SOCIAL = "social"
         API = "api", "API"
 
-    ACTIVE_STATUSES = (Status.NEW, Status.OPEN, Status.PENDING, Status.ON_HOLD)
+    ACTIVE_STATUSES = ACTIVE_TICKET_STATUSES
 
     subject = models.CharField(max_length=255)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.NEW)
@@ -234,6 +257,16 @@ class Ticket(models.Model):
         indexes = [
             models.Index(fields=["status", "-updated_at", "-id"], name="ticket_status_updated"),
             models.Index(fields=["assignee", "status", "-updated_at"], name="ticket_assignee"),
+            models.Index(
+                fields=["assignee", "status", "-created_at", "-id"], name="ticket_assignee_created"
+            ),
+            models.Index(
+                PRIORITY_RANK,
+                models.F("updated_at").desc(),
+                models.F("id").desc(),
+                condition=models.Q(status__in=ACTIVE_TICKET_STATUSES),
+                name="ticket_active_priority",
+            ),
             models.Index(fields=["team", "status", "-updated_at"], name="ticket_team"),
             models.Index(fields=["customer", "-created_at"], name="ticket_customer"),
             models.Index(fields=["-updated_at", "-id"], name="ticket_updated"),

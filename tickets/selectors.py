@@ -12,7 +12,6 @@ from datetime import datetime, timedelta
 from django.contrib.postgres.search import SearchQuery, SearchVector
 from django.db import connection
 from django.db.models import (
-    Case,
     Count,
     F,
     IntegerField,
@@ -22,8 +21,6 @@ from django.db.models import (
     QuerySet,
     Subquery,
     Sum,
-    Value,
-    When,
 )
 from django.db.models.functions import Substr
 from django.urls import reverse
@@ -41,6 +38,7 @@ from tickets.extensions import (
     ticket_panels,
 )
 from tickets.models import (
+    PRIORITY_RANK,
     SLA_NEXT_DUE,
     Customer,
     Message,
@@ -69,13 +67,6 @@ SLA_STOPPED = "stopped"  # the ticket closed before the target was met
 SLA_NO_TARGET = "no_target"
 SLA_DUE_SOON_WITHIN = timedelta(hours=1)
 
-PRIORITY_RANK = Case(
-    When(priority=Ticket.Priority.URGENT, then=Value(0)),
-    When(priority=Ticket.Priority.HIGH, then=Value(1)),
-    When(priority=Ticket.Priority.NORMAL, then=Value(2)),
-    default=Value(3),
-    output_field=IntegerField(),
-)
 SORTS = {
     "updated": ("-updated_at", "-id"),
     "created": ("-created_at", "-id"),
@@ -434,17 +425,22 @@ def _inbox_row(ticket: Ticket, *, url: str, tag_names: list[str]) -> InboxRow:
     )
 
 
-def inbox_page(*, user: User, filters: Mapping, page: int = 1) -> BadgedPage:
+def inbox_tickets(*, user: User, filters: Mapping) -> QuerySet:
+    """The inbox's tickets in the chosen order, with what a row shows."""
     tickets = filtered_tickets(user=user, filters=filters)
     sort = SORTS.get(filters.get("sort") or "updated", SORTS["updated"])
     if "priority_rank" in sort:
         tickets = tickets.alias(priority_rank=PRIORITY_RANK)
-    tickets = (
+    return (
         tickets.order_by(*sort)
         .select_related("customer", "assignee", "team")
         .only(*INBOX_COLUMNS)
         .annotate(preview=_last_public_message_preview())
     )
+
+
+def inbox_page(*, user: User, filters: Mapping, page: int = 1) -> BadgedPage:
+    tickets = inbox_tickets(user=user, filters=filters)
     found, has_next = _page_of(tickets, number=page)
     tag_names = _tag_names_of([ticket.pk for ticket in found])
     url_start, url_end = reverse("tickets:ticket", args=[_URL_PLACEHOLDER_ID]).split(
