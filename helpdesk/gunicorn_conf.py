@@ -14,3 +14,6 @@ workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
 worker_class = "gthread"
 threads = int(os.environ.get("GUNICORN_THREADS", "4"))
 accesslog = "-"
+# Longer than an agent's pause between clicks: a kept-alive connection closed by the server
+# just as the client reuses it would fail that request.
+keepalive = 75
