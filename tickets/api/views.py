@@ -126,7 +126,7 @@ class CustomerViewSet(viewsets.ModelViewSet):
         filters = _query_params(s.CustomerFilterSerializer, self.request)
         customers = self.queryset
         if filters.get("email"):
-            customers = customers.filter(email__iexact=filters["email"])
+            customers = customers.with_address(filters["email"])
         if filters.get("q"):
             query = filters["q"]
             customers = customers.filter(Q(name__icontains=query) | Q(email__icontains=query))

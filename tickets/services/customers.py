@@ -35,7 +35,7 @@ def organisation_for_email(email: str) -> Organisation | None:
 def find_or_create_customer(*, email: str, name: str = "") -> tuple[Customer, bool]:
     """Find the customer by address (case-insensitive) or create one, safe under races."""
     email = email.strip()
-    existing = Customer.objects.filter(email__iexact=email).first()
+    existing = Customer.objects.with_address(email).first()
     if existing:
         return existing, False
     try:
@@ -44,7 +44,7 @@ def find_or_create_customer(*, email: str, name: str = "") -> tuple[Customer, bo
                 email=email, name=name.strip(), organisation=organisation_for_email(email)
             )
     except IntegrityError:
-        return Customer.objects.get(email__iexact=email), False
+        return Customer.objects.with_address(email).get(), False
     return customer, True
 
 
@@ -156,7 +156,7 @@ def create_tag(*, name: str, colour: str = "") -> Tag:
 
 
 def _ensure_email_free(customer: Customer) -> None:
-    others = Customer.objects.filter(email__iexact=customer.email).exclude(pk=customer.pk)
+    others = Customer.objects.with_address(customer.email).exclude(pk=customer.pk)
     if others.exists():
         raise ValidationError({"email": "Another customer already has this address."})
 
