@@ -48,7 +48,6 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--spawn-rate", type=float, default=2, help="agents logging in per s")
     parser.add_argument("--email-rate", type=float, default=20, help="inbound messages per s")
     parser.add_argument("--think", default="1,5", help="agents' think time range in s")
-    parser.add_argument("--threads", type=int, default=4, help="threads per gunicorn worker")
     parser.add_argument(
         "--worker-nice",
         type=int,
@@ -250,7 +249,7 @@ def main() -> None:
     )  # fmt: skip
     server = start(
         [str(VENV_BIN / "gunicorn"), "-c", "python:helpdesk.gunicorn_conf", "--workers", "2",
-         "--threads", str(args.threads), "--bind", f"127.0.0.1:{args.port}",
+         "--bind", f"127.0.0.1:{args.port}",
          "--access-logfile", str(LOGS / "access.log"), "--access-logformat", ACCESS_LOG_FORMAT,
          "--no-control-socket"],
         environment,
@@ -323,8 +322,8 @@ def publish(args, endpoints, seconds, drained, outcomes, machine, load_average, 
         "## Load run",
         "",
         f"`make load` on {context['date']}: {context['scale']}; think time "
-        f"{think[0]:g}-{think[1]:g} s between an agent's actions; gunicorn with 2 workers of "
-        f"{args.threads} threads and production settings (DEBUG off, plain HTTP), a Celery "
+        f"{think[0]:g}-{think[1]:g} s between an agent's actions; gunicorn with 2 sync workers "
+        "and production settings (DEBUG off, plain HTTP), a Celery "
         f"worker (concurrency 2, nice {args.worker_nice}), "
         f"PostgreSQL and Redis on the same machine; load average during the run {load_average}.",
         "",
