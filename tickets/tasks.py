@@ -6,7 +6,7 @@ from django.utils import timezone
 
 from helpdesk.jobs import EMAIL_TASK_OPTIONS, send_now
 from tickets import services
-from tickets.models import InboundEmail, Mailbox, Message, Ticket
+from tickets.models import ImportJob, InboundEmail, Mailbox, Message, Ticket
 
 SWEEP_AFTER_SECONDS = 60
 SWEEP_BATCH = 500
@@ -70,7 +70,7 @@ def flag_sla_breaches() -> dict:
 @shared_task
 def sweep_unfinished_work() -> dict:
     """Re-enqueue work whose job was lost (for example while the broker was down), and fail the
-    imports whose worker died."""
+    imports whose worker died. A job sent twice is harmless: each claims its row first."""
     cutoff = timezone.now() - timezone.timedelta(seconds=SWEEP_AFTER_SECONDS)
     unprocessed = InboundEmail.objects.filter(
         state=InboundEmail.State.RECEIVED, received_at__lt=cutoff
@@ -79,10 +79,14 @@ def sweep_unfinished_work() -> dict:
     undelivered = Message.objects.filter(
         delivery_status=Message.Delivery.PENDING, created_at__lt=cutoff
     )
+    unstarted_imports = ImportJob.objects.filter(
+        state=ImportJob.State.QUEUED, created_at__lt=cutoff
+    )
     return {
         "process": _send_each(process_inbound_email_task, unprocessed),
         "route": _send_each(route_ticket_task, unrouted),
         "deliver": _send_each(deliver_message_task, undelivered),
+        "import": _send_each(run_import_job, unstarted_imports),
         "fail_stalled_imports": len(services.fail_stalled_import_jobs()),
     }
 

@@ -45,7 +45,13 @@ def test_work_saved_while_the_broker_is_down_is_finished_by_the_sweeper(
     swept = tasks.sweep_unfinished_work()
 
     # then: the worker routes the ticket and delivers the reply
-    assert swept == {"process": 0, "route": 1, "deliver": 1, "fail_stalled_imports": 0}
+    assert swept == {
+        "process": 0,
+        "route": 1,
+        "deliver": 1,
+        "import": 0,
+        "fail_stalled_imports": 0,
+    }
     wait_until(
         lambda: Ticket.objects.filter(pk=ticket_id, routed_at__isnull=False).exists(),
         what="the swept ticket to be routed",
@@ -64,6 +70,7 @@ def test_work_saved_while_the_broker_is_down_is_finished_by_the_sweeper(
         "process": 0,
         "route": 0,
         "deliver": 0,
+        "import": 0,
         "fail_stalled_imports": 0,
     }
     assert len(live_celery.sent_mail()) == 1

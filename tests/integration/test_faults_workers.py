@@ -447,6 +447,7 @@ def test_mail_and_replies_while_redis_is_down_are_saved_then_sent_once(
             "process": 0,
             "route": 0,
             "deliver": 0,
+            "import": 0,
             "fail_stalled_imports": 0,
         }
 

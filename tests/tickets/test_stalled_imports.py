@@ -116,6 +116,29 @@ def test_queued_and_finished_jobs_are_not_swept():
     assert imports.fail_stalled_import_jobs() == []
 
 
+def test_a_job_left_queued_past_the_cutoff_is_sent_to_the_worker_again():
+    # given: a job whose task was lost (the broker was down), and one queued just now
+    lost, fresh = (
+        ImportJob.objects.create(
+            kind="customers", file=ContentFile(CUSTOMERS_CSV, name="customers.csv")
+        )
+        for _ in range(2)
+    )
+    long_ago = timezone.now() - timedelta(seconds=tasks.SWEEP_AFTER_SECONDS + 1)
+    ImportJob.objects.filter(pk=lost.pk).update(created_at=long_ago)
+
+    # when: the sweep runs (Celery is eager here: the job runs at once)
+    swept = tasks.sweep_unfinished_work()
+
+    # then: the lost job ran once, the fresh one waits for its own task
+    assert swept["import"] == 1
+    lost.refresh_from_db()
+    fresh.refresh_from_db()
+    assert (lost.state, fresh.state) == (ImportJob.State.SUCCEEDED, ImportJob.State.QUEUED)
+    assert Customer.objects.count() == 2
+    assert tasks.sweep_unfinished_work()["import"] == 0
+
+
 # The job page
 
 
