@@ -154,6 +154,48 @@
     if (menu && !menu.contains(event.target)) menu.open = false;
   });
 
+  // ----- in-page requests that fail: htmx swaps nothing, so say so (one notice, replaced) -----
+
+  function requestProblem(status) {
+    if (status === 403) return "Not saved: this page has expired or you may not do this. Reload the page and try again.";
+    if (status === 404) return "Not found: it may have been moved or deleted. Reload the page.";
+    if (status === 413) return "Not saved: that is too large.";
+    if (status === 429) return "Too many requests just now. Wait a moment and try again.";
+    if (status) return "Not saved: the help desk had a problem. Try again in a moment.";
+    return "Not saved: the help desk cannot be reached. Check your connection and try again.";
+  }
+
+  function showRequestProblem(text) {
+    let notice = document.querySelector('[data-testid="request-problem"]');
+    if (!notice) {
+      const list = document.createElement("ul");
+      list.className = "flash";
+      list.setAttribute("role", "alert");
+      notice = document.createElement("li");
+      notice.className = "flash-error";
+      notice.dataset.testid = "request-problem";
+      list.append(notice);
+      document.querySelector("main").before(list);
+    }
+    notice.textContent = text;
+  }
+
+  function undoUnsavedChange(element) {
+    // A form saved on each change shows what is saved, not the refused change.
+    if (element.matches("form[hx-trigger='change']")) element.reset();
+  }
+
+  document.addEventListener("htmx:responseError", (event) => {
+    showRequestProblem(requestProblem(event.detail.xhr.status));
+    undoUnsavedChange(event.detail.elt);
+  });
+  document.addEventListener("htmx:sendError", () => showRequestProblem(requestProblem(0)));
+  document.addEventListener("htmx:afterRequest", (event) => {
+    if (!event.detail.successful) return;
+    const notice = document.querySelector('[data-testid="request-problem"]');
+    if (notice) notice.parentElement.remove();
+  });
+
   // ----- presence: say goodbye when leaving a ticket, so others see it at once -----
 
   window.addEventListener("pagehide", () => {
