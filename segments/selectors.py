@@ -54,7 +54,7 @@ def badge_for(segment: Segment) -> Badge:
     )
 
 
-def customer_segments_panel(customer) -> Panel | None:
+def customer_segments_panel(customer, user) -> Panel | None:
     """Shown on the customer's page and, as a customer panel, beside each of their tickets."""
     badges = badges_by_customer([customer.pk]).get(customer.pk)
     if not badges:

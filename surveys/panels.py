@@ -17,7 +17,8 @@ def _answer(invitation: SurveyInvitation) -> dict:
     }
 
 
-def ticket_panel(ticket) -> Panel | None:
+def ticket_panel(ticket, user) -> Panel | None:
+    """The survey of ``ticket`` alone, which ``user`` may see (the ticket page checked)."""
     invitation = selectors.ticket_survey(ticket.pk)
     if invitation is None:
         return None
@@ -30,18 +31,16 @@ def ticket_panel(ticket) -> Panel | None:
     )
 
 
-def customer_panel(customer) -> Panel | None:
-    history = selectors.customer_survey_history(customer.pk)
+def customer_panel(customer, user) -> Panel | None:
+    history = selectors.customer_survey_history(customer.pk, user=user)
     if not history:
         return None
-    csat = selectors.csat_summary(
-        selectors.responses(kind=SurveyInvitation.Kind.CSAT).filter(
-            invitation__customer_id=customer.pk
-        )
-    )
     return Panel(
         title="Satisfaction",
         template="surveys/partials/customer_panel.html",
-        context={"csat": csat, "answers": [_answer(invitation) for invitation in history]},
+        context={
+            "csat": selectors.customer_csat(customer.pk, user=user),
+            "answers": [_answer(invitation) for invitation in history],
+        },
         order=40,
     )

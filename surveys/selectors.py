@@ -21,9 +21,11 @@ from django.db.models import (
 )
 from django.utils import timezone
 
+from helpdesk.models import User
 from surveys.models import SurveyInvitation, SurveyResponse
 from surveys.scales import CSAT_SCALES, SCALES, ZERO_TO_TEN
 from surveys.tokens import InvalidToken, read_token
+from tickets.selectors import without_hidden_tickets
 
 
 def invitation_for_token(token: str) -> SurveyInvitation:
@@ -189,11 +191,25 @@ def ticket_survey(ticket_id: int) -> SurveyInvitation | None:
     )
 
 
-def customer_survey_history(customer_id: int, *, limit: int = 10) -> list[SurveyInvitation]:
-    """The customer's latest answered surveys, newest first."""
-    answered = SurveyInvitation.objects.filter(customer_id=customer_id, response__isnull=False)
+def customer_survey_history(
+    customer_id: int, *, user: User, limit: int = 10
+) -> list[SurveyInvitation]:
+    """The customer's latest answered surveys ``user`` may see, newest first: those about a
+    ticket hidden from the user are left out (surveys about no ticket, like NPS, stay)."""
+    answered = without_hidden_tickets(
+        user,
+        SurveyInvitation.objects.filter(customer_id=customer_id, response__isnull=False),
+        ticket_path="ticket",
+    )
     return list(
         answered.select_related("response", "ticket", "agent").order_by(
             "-response__answered_at", "-id"
         )[:limit]
     )
+
+
+def customer_csat(customer_id: int, *, user: User) -> CsatRow:
+    """The customer's CSAT over the answers ``user`` may see, so that a hidden ticket's rating
+    cannot be read off the totals."""
+    answers = responses(kind=SurveyInvitation.Kind.CSAT).filter(invitation__customer_id=customer_id)
+    return csat_summary(without_hidden_tickets(user, answers, ticket_path="invitation__ticket"))

@@ -3,6 +3,10 @@
 ``tickets`` never imports ``surveys`` or ``segments``; those apps register providers here in
 their ``AppConfig.ready()`` and the ticket, inbox and customer pages ask the providers for data.
 Each provider is called once per page with every id on it, so pages keep a constant query count.
+Panels are given the viewing user as well: a panel that shows tickets' data (a survey answer, a
+ticket number) leaves out tickets the user may not see, with ``tickets.selectors``
+(``without_hidden_tickets``), which adds no query. Badges and customer filters carry customer
+data only, so they take no user.
 """
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -47,8 +51,8 @@ class CustomerFilter:
 
 
 BadgeProvider = Callable[[Sequence[int]], Mapping[int, Sequence[Badge]]]
-CustomerPanelProvider = Callable[[object], Panel | None]
-TicketPanelProvider = Callable[[object], Panel | None]
+CustomerPanelProvider = Callable[[object, object], Panel | None]  # (customer, viewing user)
+TicketPanelProvider = Callable[[object, object], Panel | None]  # (ticket, viewing user)
 CustomerExporter = Callable[[object], Mapping]  # customer -> sections of the privacy export
 CustomerEraser = Callable[[object], Mapping]  # customer -> counts of what it erased
 
@@ -114,18 +118,19 @@ def badges_for_customers(customer_ids: Iterable[int]) -> dict[int, list[Badge]]:
     return badges
 
 
-def customer_panels(customer) -> list[Panel]:
-    return _panels(_customer_panel_providers, customer)
+def customer_panels(customer, user) -> list[Panel]:
+    return _panels(_customer_panel_providers, customer, user)
 
 
-def ticket_panels(ticket) -> list[Panel]:
-    return _panels(_ticket_panel_providers, ticket)
+def ticket_panels(ticket, user) -> list[Panel]:
+    """Panels of a ticket ``user`` may see (the caller checked)."""
+    return _panels(_ticket_panel_providers, ticket, user)
 
 
 def customer_filters() -> list[CustomerFilter]:
     return list(_customer_filters)
 
 
-def _panels(providers, obj) -> list[Panel]:
-    panels = [panel for provider in providers if (panel := provider(obj)) is not None]
+def _panels(providers, obj, user) -> list[Panel]:
+    panels = [panel for provider in providers if (panel := provider(obj, user)) is not None]
     return sorted(panels, key=lambda panel: panel.order)

@@ -154,14 +154,24 @@ def visible_tickets(user: User, queryset: QuerySet | None = None) -> QuerySet:
     else a subquery of the same statement, so a page pays no extra query for the policy.
     """
     tickets = Ticket.objects.all() if queryset is None else queryset
+    return without_hidden_tickets(user, tickets)
+
+
+def without_hidden_tickets(user: User, queryset: QuerySet, *, ticket_path: str = "") -> QuerySet:
+    """``queryset`` less the rows whose ticket ``user`` may not see, by the rule and at the cost
+    of ``visible_tickets``. ``ticket_path`` leads from a row to its ticket (``"ticket"`` for rows
+    of other apps that point at one; empty for tickets); rows without a ticket stay."""
     if has_role(user, Role.LEAD):
-        return tickets
+        return queryset
     hidden = getattr(user, "_hidden_team_ids", None)
     if hidden is None:
         hidden = _hidden_teams(user).values("pk")
     elif not hidden:
-        return tickets
-    return tickets.exclude(Q(team_id__in=hidden) & ~Q(assignee_id=user.pk))
+        return queryset
+    prefix = f"{ticket_path}__" if ticket_path else ""
+    return queryset.exclude(
+        Q(**{f"{prefix}team_id__in": hidden}) & ~Q(**{f"{prefix}assignee_id": user.pk})
+    )
 
 
 def ticket_hidden_from(user: User, ticket_id: int) -> bool:
@@ -516,8 +526,8 @@ def ticket_detail(*, user: User, ticket_id: int) -> TicketDetail:
         recent_tickets=list(recent),
         purchases=list(customer.purchases.all()[:SIDEBAR_ROWS]),
         badges=badges_for_customers([customer.pk])[customer.pk],
-        customer_panels=customer_panels(customer),
-        ticket_panels=ticket_panels(ticket),
+        customer_panels=customer_panels(customer, user),
+        ticket_panels=ticket_panels(ticket, user),
         sla=ticket_sla(ticket),
     )
 
@@ -602,7 +612,7 @@ def customer_profile(*, user: User, customer_id: int, rows: int = 25) -> Custome
         purchase_count=totals["count"],
         purchase_total=totals["total"] or 0,
         badges=badges_for_customers([customer.pk])[customer.pk],
-        panels=customer_panels(customer),
+        panels=customer_panels(customer, user),
     )
 
 

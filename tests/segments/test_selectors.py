@@ -86,24 +86,24 @@ def test_segment_filter_choices_and_customers(db, django_assert_max_num_queries)
     assert not segment_filter.customer_ids("garbage").exists()
 
 
-def test_customer_panel_shows_traits_and_notes(db, django_assert_max_num_queries):
+def test_customer_panel_shows_traits_and_notes(agent, django_assert_max_num_queries):
     # The ticket page shows customer panels too, so one provider serves both sidebars.
     customer = CustomerFactory()
     make_current_run("behaviour", [customer])
     assert selectors.customer_segments_panel in extensions._customer_panel_providers
 
     with django_assert_max_num_queries(1):
-        panel = selectors.customer_segments_panel(customer)
+        panel = selectors.customer_segments_panel(customer, agent)
 
     badge = panel.context["badges"][0]
     assert badge.notes == "notes for Big spenders"
     assert badge.traits == ("trait of Big spenders",)
 
 
-def test_no_panel_without_segments(db):
+def test_no_panel_without_segments(agent):
     customer = CustomerFactory()
 
-    assert selectors.customer_segments_panel(customer) is None
+    assert selectors.customer_segments_panel(customer, agent) is None
 
 
 def test_lead_key_traits_replace_the_proposed_ones(db):

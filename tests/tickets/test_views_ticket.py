@@ -69,13 +69,13 @@ def test_outbound_messages_show_their_delivery_state(agent_client, ticket, agent
 def test_sidebar_includes_badges_and_panels_from_other_apps(agent_client, ticket):
     extensions.register_badge_provider(segment_badges)
     extensions.register_ticket_panel(
-        lambda t: Panel(
+        lambda t, user: Panel(
             title="Suggested replies",
             template="tickets/partials/viewers.html",
             context={"viewers": [Viewer(user_id=1, name=f"panel for #{t.pk}")]},
         )
     )
-    extensions.register_customer_panel(lambda customer: None)
+    extensions.register_customer_panel(lambda customer, user: None)
 
     html = agent_client.get(_url("ticket", ticket)).content.decode()
 
