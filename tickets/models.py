@@ -283,6 +283,12 @@ class Ticket(models.Model):
             models.Index(fields=["customer", "-created_at"], name="ticket_customer"),
             models.Index(fields=["-updated_at", "-id"], name="ticket_updated"),
             models.Index(SLA_NEXT_DUE, "id", name="ticket_sla_next_due"),
+            # The few tickets routing has not reached yet: its batches and the sweeper.
+            models.Index(
+                fields=["created_at", "id"],
+                condition=models.Q(routed_at__isnull=True),
+                name="ticket_unrouted",
+            ),
         ]
 
     def __str__(self) -> str:

@@ -38,6 +38,7 @@ from tickets.services import (
     update_ticket,
 )
 from tickets.services import rules as rule_services
+from tickets.services import tickets as ticket_services
 
 CREATED = RoutingRule.Event.TICKET_CREATED
 REPLIED = RoutingRule.Event.CUSTOMER_REPLIED
@@ -704,3 +705,47 @@ def test_queries_to_route_a_batch_do_not_grow_with_the_tickets(db, django_assert
         rule_services.route_tickets(ticket_ids=[t.pk for t in many[1:]], event=CREATED, cause="t")
 
     assert Ticket.objects.filter(assignee__isnull=False).count() == len(few) + len(many)
+
+
+def test_routing_a_new_ticket_takes_the_other_waiting_tickets_with_it(db):
+    # given: a rule, a routed ticket, and new tickets whose routing jobs have not run yet
+    make_rule(actions=[action("set_priority", "high")])
+    routed = TicketFactory()
+    waiting = [TicketFactory(routed_at=None) for _ in range(3)]
+
+    # when: the job of one of them runs
+    route_ticket(ticket_id=waiting[1].pk)
+
+    # then: every waiting ticket was routed once, the routed one was left alone
+    assert set(Ticket.objects.filter(priority="high").values_list("pk", flat=True)) == {
+        ticket.pk for ticket in waiting
+    }
+    assert not Ticket.objects.filter(routed_at__isnull=True).exists()
+    assert RuleFiring.objects.filter(ticket=routed).count() == 0
+    assert RuleFiring.objects.count() == len(waiting)
+
+
+def test_a_routing_batch_costs_the_same_queries_for_one_or_many_waiting_tickets(
+    db, django_assert_max_num_queries
+):
+    _batch_rules()
+    alone = TicketFactory(subject="printer 0", routed_at=None)
+    with CaptureQueriesContext(connection) as routed_alone:
+        route_ticket(ticket_id=alone.pk)
+    many = [TicketFactory(subject=f"printer {n}", routed_at=None) for n in range(20)]
+
+    with django_assert_max_num_queries(len(routed_alone)):
+        route_ticket(ticket_id=many[-1].pk)
+
+    assert not Ticket.objects.filter(routed_at__isnull=True).exists()
+
+
+def test_a_routing_batch_stops_at_its_size(db, monkeypatch):
+    monkeypatch.setattr(ticket_services, "ROUTE_BATCH", 3)
+    waiting = [TicketFactory(routed_at=None) for _ in range(5)]
+
+    route_ticket(ticket_id=waiting[-1].pk)
+
+    # the job's own ticket and the two oldest others
+    unrouted = Ticket.objects.filter(routed_at__isnull=True).values_list("pk", flat=True)
+    assert sorted(unrouted) == [waiting[2].pk, waiting[3].pk]

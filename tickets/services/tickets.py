@@ -19,6 +19,7 @@ class _Unset:
 
 
 UNSET = _Unset()
+ROUTE_BATCH = 50
 
 
 def _append_search_text(ticket: Ticket, text: str) -> None:
@@ -275,14 +276,27 @@ def bulk_update_tickets(
 
 @transaction.atomic
 def route_ticket(*, ticket_id: int) -> Ticket | None:
-    """Routing rules on creation (else the segment's or mailbox's team). Runs once."""
-    from tickets.services.rules import apply_routing  # rules is built on this module
+    """Routing rules on creation (else the segment's or mailbox's team). Runs once.
+
+    Other new tickets still waiting for routing, oldest first, go in the same batch: when mail
+    arrives faster than the worker routes it, the rules and contexts load once for many
+    tickets. Tickets another worker is routing are skipped, not waited for.
+    """
+    from tickets.services.rules import route_tickets  # rules is built on this module
 
     ticket = Ticket.objects.select_for_update().filter(pk=ticket_id).first()
     if ticket is None or ticket.routed_at is not None:
         return ticket
-    apply_routing(ticket=ticket, event="ticket_created", cause="ticket created")
-    Ticket.objects.filter(pk=ticket_id).update(routed_at=timezone.now())
+    waiting = (
+        Ticket.objects.filter(routed_at__isnull=True)
+        .exclude(pk=ticket_id)
+        .order_by("created_at", "id")
+        .select_for_update(skip_locked=True)
+        .values_list("pk", flat=True)
+    )
+    ids = [ticket_id, *waiting[: ROUTE_BATCH - 1]]
+    route_tickets(ticket_ids=ids, event="ticket_created", cause="ticket created")
+    Ticket.objects.filter(pk__in=ids).update(routed_at=timezone.now())
     return Ticket.objects.get(pk=ticket_id)
 
 
