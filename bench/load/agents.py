@@ -169,6 +169,9 @@ class Agent:
         everyone_in.wait()
         if not logged_in:
             return
+        # Each agent starts after a pause of its own: released together by the barrier, all
+        # fifty would ask for the inbox in the same instant, a burst no desk ever sees.
+        time.sleep(self.think())
         while time.perf_counter() < window.deadline:
             if not self.ticket_ids or self.rng.random() < 0.5:
                 self.browse_inbox()
