@@ -1,6 +1,7 @@
 """The production stack: docker-compose.yml's shape, and static files served by whitenoise."""
 
 import json
+import runpy
 import secrets
 from pathlib import Path
 
@@ -46,11 +47,22 @@ def test_compose_app_services_share_the_image_settings_and_schedules():
         assert service["env_file"] == ".env"
         assert service["environment"]["DJANGO_SETTINGS_MODULE"] == "helpdesk.settings.production"
         assert service["environment"]["REDIS_URL"] == "redis://redis:6379/0"
-    assert "migrate" in web["command"] and "gunicorn helpdesk.wsgi" in web["command"]
+    assert "migrate" in web["command"]
+    assert "gunicorn -c python:helpdesk.gunicorn_conf" in web["command"]
     assert "/healthz/" in " ".join(web["healthcheck"]["test"])
     assert worker["command"].startswith("celery -A helpdesk worker")
     assert "django_celery_beat.schedulers:DatabaseScheduler" in beat["command"]
     assert "setup_periodic_tasks" in beat["command"] and "setup_periodic_tasks" in web["command"]
+
+
+def test_gunicorn_serves_the_wsgi_app_with_web_concurrency_sync_workers(monkeypatch):
+    monkeypatch.setenv("WEB_CONCURRENCY", "3")
+    conf = runpy.run_path(str(Path(settings.BASE_DIR) / "helpdesk" / "gunicorn_conf.py"))
+
+    assert conf["wsgi_app"] == "helpdesk.wsgi:application"
+    assert conf["workers"] == 3
+    assert "worker_class" not in conf  # gunicorn's default: sync
+    assert conf["bind"] == "0.0.0.0:8000"
 
 
 def test_production_serves_the_pages_static_files_after_collectstatic():

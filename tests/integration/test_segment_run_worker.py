@@ -40,7 +40,6 @@ def test_rfm_run_is_executed_by_the_worker(live_celery, postgres, wait_until):
         lambda: len(FINISHED_RUN_TASK.findall(live_celery.log())) == 2,
         timeout=30,
         what="the second delivery to finish",
-        details=live_celery.log,
     )
     again = SegmentRun.objects.get(pk=run.pk)
     assert again.finished_at == run.finished_at

@@ -16,8 +16,12 @@ DROP_STATISTICS = "DROP STATISTICS IF EXISTS ticket_status_assignee"
 
 
 def create_statistics(apps, schema_editor):
-    if schema_editor.connection.vendor == "postgresql":
-        schema_editor.execute(CREATE_STATISTICS)
+    if schema_editor.connection.vendor != "postgresql":
+        return
+    schema_editor.execute(CREATE_STATISTICS)
+    # Filled now where there are tickets; an empty table (a new install) is left unanalysed,
+    # as every other table is after migrating.
+    if apps.get_model("tickets", "Ticket").objects.exists():
         schema_editor.execute("ANALYZE tickets_ticket")
 
 
