@@ -749,3 +749,23 @@ def test_a_routing_batch_stops_at_its_size(db, monkeypatch):
     # the job's own ticket and the two oldest others
     unrouted = Ticket.objects.filter(routed_at__isnull=True).values_list("pk", flat=True)
     assert sorted(unrouted) == [waiting[2].pk, waiting[3].pk]
+
+
+def test_a_batch_that_fails_still_routes_the_jobs_own_ticket(db, monkeypatch):
+    # given: waiting tickets, and rules that fail on any batch of more than one ticket
+    route_batch = rule_services.route_tickets
+
+    def fail_on_batches(*, ticket_ids, **kwargs):
+        if len(ticket_ids) > 1:
+            raise RuntimeError("a rule broke on one of them")
+        return route_batch(ticket_ids=ticket_ids, **kwargs)
+
+    monkeypatch.setattr(rule_services, "route_tickets", fail_on_batches)
+    waiting = [TicketFactory(routed_at=None) for _ in range(3)]
+
+    # when
+    route_ticket(ticket_id=waiting[1].pk)
+
+    # then: the job's own ticket is routed; the others wait for their own jobs
+    unrouted = Ticket.objects.filter(routed_at__isnull=True).values_list("pk", flat=True)
+    assert sorted(unrouted) == [waiting[0].pk, waiting[2].pk]

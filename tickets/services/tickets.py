@@ -1,3 +1,4 @@
+import logging
 from collections.abc import Iterable
 from datetime import datetime
 
@@ -20,6 +21,7 @@ class _Unset:
 
 UNSET = _Unset()
 ROUTE_BATCH = 50
+logger = logging.getLogger(__name__)
 
 
 def _append_search_text(ticket: Ticket, text: str) -> None:
@@ -295,7 +297,17 @@ def route_ticket(*, ticket_id: int) -> Ticket | None:
         .values_list("pk", flat=True)
     )
     ids = [ticket_id, *waiting[: ROUTE_BATCH - 1]]
-    route_tickets(ticket_ids=ids, event="ticket_created", cause="ticket created")
+    try:
+        with transaction.atomic():
+            route_tickets(ticket_ids=ids, event="ticket_created", cause="ticket created")
+    except Exception:
+        # One ticket the rules fail on must not hold back the others it was batched with:
+        # each of them is still routed by its own job.
+        logger.exception(
+            "routing a batch of %d tickets failed; routing #%s alone", len(ids), ticket_id
+        )
+        ids = [ticket_id]
+        route_tickets(ticket_ids=ids, event="ticket_created", cause="ticket created")
     Ticket.objects.filter(pk__in=ids).update(routed_at=timezone.now())
     return Ticket.objects.get(pk=ticket_id)
 
