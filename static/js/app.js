@@ -185,13 +185,22 @@
     if (element.matches("form[hx-trigger='change']")) element.reset();
   }
 
+  // Only changes count: a failed background refresh (presence, previews) saves nothing, and
+  // its next success must not hide a change that was refused.
+  function isChange(event) {
+    return event.detail.requestConfig.verb !== "get";
+  }
+
   document.addEventListener("htmx:responseError", (event) => {
+    if (!isChange(event)) return;
     showRequestProblem(requestProblem(event.detail.xhr.status));
     undoUnsavedChange(event.detail.elt);
   });
-  document.addEventListener("htmx:sendError", () => showRequestProblem(requestProblem(0)));
+  document.addEventListener("htmx:sendError", (event) => {
+    if (isChange(event)) showRequestProblem(requestProblem(0));
+  });
   document.addEventListener("htmx:afterRequest", (event) => {
-    if (!event.detail.successful) return;
+    if (!isChange(event) || !event.detail.successful) return;
     const notice = document.querySelector('[data-testid="request-problem"]');
     if (notice) notice.parentElement.remove();
   });

@@ -36,6 +36,14 @@ def test_an_expired_form_says_so_and_a_later_success_clears_the_notice(
     ticket.refresh_from_db()
     assert ticket.status == Ticket.Status.NEW
 
+    # when: a background refresh (who else is viewing) succeeds meanwhile
+    viewers_url = page.locator("#viewers").get_attribute("hx-get")
+    with page.expect_response(lambda response: response.url.endswith(viewers_url)):
+        page.evaluate("(url) => htmx.ajax('GET', url, '#viewers')", viewers_url)
+
+    # then: the notice about the refused change stays
+    expect(notice).to_be_visible()
+
     # when: the cookie is back and the agent tries again
     page.context.add_cookies([csrf_cookie])
     page.get_by_test_id("ticket-status-select").select_option("open")
