@@ -37,9 +37,10 @@ def _client_of(user):
     return token_client(Token.objects.create(user=user))
 
 
-def test_the_list_leaves_out_an_outsiders_hidden_tickets(api, hidden_ticket, open_ticket):
+def test_the_list_leaves_out_an_outsiders_hidden_tickets(api, lead, hidden_ticket, open_ticket):
     assert _ids(api.get(TICKETS)) == {open_ticket.pk}
     assert _ids(api.get(TICKETS, {"q": "Chargeback"})) == set()
+    assert _ids(_client_of(lead).get(TICKETS, {"q": "Chargeback"})) == {hidden_ticket.pk}
 
 
 @pytest.mark.parametrize(("method", "suffix", "body"), SINGLE_TICKET_CALLS)

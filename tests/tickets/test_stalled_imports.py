@@ -85,6 +85,8 @@ def test_a_job_killed_in_its_write_is_failed_and_left_nothing(monkeypatch):
     kind = imports.IMPORT_KINDS["customers"]
 
     def die(rows, header):
+        kind.write(rows.head(1), header)
+        assert Customer.objects.count() == 1
         raise SystemExit("worker killed")
 
     monkeypatch.setitem(

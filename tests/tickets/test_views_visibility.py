@@ -2,6 +2,7 @@
 outside it: 404 where one ticket is asked for (as for a missing one), absent from lists."""
 
 import pytest
+from django.test import Client
 from django.urls import reverse
 
 from tests import factories
@@ -98,13 +99,18 @@ def test_presence_answers_a_missing_ticket_as_a_hidden_one(agent_client, hidden_
 
 class TestInbox:
     def test_lists_and_searches_only_what_the_agent_may_see(
-        self, agent_client, hidden_ticket, open_ticket
+        self, agent_client, lead, hidden_ticket, open_ticket
     ):
+        lead_client = Client()
+        lead_client.force_login(lead)
+
         everything = agent_client.get(INBOX, {"status": "any"})
         searched = agent_client.get(INBOX, {"status": "any", "q": "Chargeback"})
+        searched_by_lead = lead_client.get(INBOX, {"status": "any", "q": "Chargeback"})
 
         assert [row.pk for row in everything.context["page"].rows] == [open_ticket.pk]
         assert searched.context["page"].rows == []
+        assert [row.pk for row in searched_by_lead.context["page"].rows] == [hidden_ticket.pk]
 
     def test_a_saved_view_of_the_private_team_shows_an_outsider_nothing(
         self, agent_client, agent, private_team, hidden_ticket

@@ -20,8 +20,9 @@ def member(private_team):
 
 @pytest.fixture
 def hidden_ticket(private_team, customer):
+    subject = "Chargeback on invoice 77"
     ticket = factories.TicketFactory(
-        customer=customer, team=private_team, subject="Chargeback on invoice 77"
+        customer=customer, team=private_team, subject=subject, search_document=subject
     )
     factories.MessageFactory(ticket=ticket)
     return ticket
