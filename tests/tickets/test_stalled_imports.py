@@ -208,3 +208,23 @@ def test_importing_again_takes_a_post_of_a_known_job(lead_client, monkeypatch):
     assert lead_client.get(reverse("tickets:import_retry", args=[job.pk])).status_code == 405
     assert lead_client.post(reverse("tickets:import_retry", args=[999])).status_code == 404
     assert ImportJob.objects.count() == 1
+
+
+def test_a_slow_worker_finishing_after_the_sweep_replaces_the_failure_with_its_outcome(
+    monkeypatch,
+):
+    # given: a job the sweeper failed while its worker was still (slowly) writing
+    job = running_job(started=3 * TIMEOUT)
+    progress_reported(monkeypatch, job, 420, 1000, ago=TIMEOUT + timedelta(seconds=1))
+    imports.fail_stalled_import_jobs()
+
+    # when: the worker finishes after all
+    imports._finish(job, imports.ImportResult(total_rows=2, created=2, written=True))
+
+    # then: the job says what happened, with no stale reason
+    job.refresh_from_db()
+    assert (job.state, job.failure_reason, job.created_count) == (
+        ImportJob.State.SUCCEEDED,
+        "",
+        2,
+    )

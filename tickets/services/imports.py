@@ -219,6 +219,9 @@ def run_import_job(*, job_id: int) -> ImportJob:
 
 def _finish(job: ImportJob, result: ImportResult) -> None:
     job.state = ImportJob.State.SUCCEEDED if result.written else ImportJob.State.FAILED
+    # A worker that was slow, not dead, may finish after the sweeper failed its job: its true
+    # outcome replaces the guess, reason included.
+    job.failure_reason = ""
     job.total_rows = result.total_rows
     job.processed_rows = result.total_rows if result.written else 0
     job.created_count = result.created
@@ -235,6 +238,7 @@ def _finish(job: ImportJob, result: ImportResult) -> None:
             "updated_count",
             "invalid_rows",
             "errors",
+            "failure_reason",
             "finished_at",
         ]
     )
@@ -279,6 +283,7 @@ def fail_stalled_import_jobs() -> list[int]:
         ImportJob.objects.filter(state=ImportJob.State.RUNNING)
         .alias(claimed_at=Coalesce("started_at", "created_at"))
         .filter(claimed_at__lt=cutoff)
+        .select_related("created_by")
         .only("pk", "state", "total_rows", "processed_rows", "created_by")
     )
     live = cache.get_many([_progress_key(job.pk) for job in candidates])
