@@ -13,7 +13,7 @@ from django.db.models import OuterRef, Q, QuerySet, Subquery
 
 from segments.models import Membership, Segment, Segmentation, SegmentProfileRevision, SegmentRun
 from tickets.models import Team
-from tickets.selectors import Page
+from tickets.selectors import Page, page_of
 
 TREND_RUNS = 12
 MEMBERS_PER_PAGE = 50
@@ -216,9 +216,8 @@ def segment_members_page(*, segment: Segment, query: str = "", number: int = 1) 
     """A page of members, never counted: one row beyond the page says whether a next page
     exists (a segment may hold a million); the segment's size is the run's stored figure."""
     members = segment_members(segment=segment, query=query).select_related("customer__organisation")
-    start = (number - 1) * MEMBERS_PER_PAGE
-    rows = list(members[start : start + MEMBERS_PER_PAGE + 1])
-    return Page(rows=rows[:MEMBERS_PER_PAGE], number=number, has_next=len(rows) > MEMBERS_PER_PAGE)
+    rows, has_next = page_of(members, number=number, size=MEMBERS_PER_PAGE)
+    return Page(rows=rows, number=number, has_next=has_next)
 
 
 def segment_members_csv(*, segment: Segment, query: str = "") -> Iterator[str]:

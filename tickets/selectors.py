@@ -112,7 +112,9 @@ def _badged_page(rows: list, customer_ids: list[int], *, number: int, has_next: 
     )
 
 
-def _page_of(queryset: QuerySet, *, number: int, size: int = PAGE_SIZE) -> tuple[list, bool]:
+def page_of(queryset: QuerySet, *, number: int, size: int = PAGE_SIZE) -> tuple[list, bool]:
+    """Page ``number``'s rows and whether a next page exists, from one row beyond the page:
+    never a count, which costs a scan of everything matching."""
     start = (number - 1) * size
     rows = list(queryset[start : start + size + 1])
     return rows[:size], len(rows) > size
@@ -451,7 +453,7 @@ def inbox_tickets(*, user: User, filters: Mapping) -> QuerySet:
 
 def inbox_page(*, user: User, filters: Mapping, page: int = 1) -> BadgedPage:
     tickets = inbox_tickets(user=user, filters=filters)
-    found, has_next = _page_of(tickets, number=page)
+    found, has_next = page_of(tickets, number=page)
     tag_names = _tag_names_of([ticket.pk for ticket in found])
     url_start, url_end = reverse("tickets:ticket", args=[_URL_PLACEHOLDER_ID]).split(
         str(_URL_PLACEHOLDER_ID)
@@ -575,7 +577,7 @@ def customer_list_page(*, user: User, filters: Mapping, page: int = 1) -> Badged
         .annotate(ticket_count=_ticket_count(user))
         .order_by("name", "id")
     )
-    rows, has_next = _page_of(customers, number=page)
+    rows, has_next = page_of(customers, number=page)
     return _badged_page(rows, [customer.pk for customer in rows], number=page, has_next=has_next)
 
 
@@ -633,7 +635,7 @@ def organisation_list_page(*, query: str = "", page: int = 1) -> Page:
         )
         .order_by("name", "id")
     )
-    rows, has_next = _page_of(organisations, number=page)
+    rows, has_next = page_of(organisations, number=page)
     return Page(rows=rows, number=page, has_next=has_next)
 
 
@@ -657,7 +659,7 @@ def organisation_page(
         .annotate(ticket_count=_ticket_count(user))
         .order_by("name", "id")
     )
-    customers, more = _page_of(customers, number=1, size=rows)
+    customers, more = page_of(customers, number=1, size=rows)
     tickets = (
         visible_tickets(user, Ticket.objects.filter(customer__organisation=organisation))
         .select_related("customer", "assignee", "team")
