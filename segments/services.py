@@ -32,7 +32,8 @@ WRITE_BATCH = 5_000
 COPY_BATCH = 250_000
 # A queued run has no worker to report progress yet; this long without one, its message was lost.
 RUN_QUEUE_TIMEOUT = timedelta(hours=1)
-NEVER_STARTED = "No worker started the run within an hour — start it again."
+QUEUE_HOURS = RUN_QUEUE_TIMEOUT.total_seconds() / 3600
+NEVER_STARTED = f"No worker started the run within {QUEUE_HOURS:g} h — start it again."
 MAX_DRIFT_FLOWS = 50
 REROUTE_CAUSE = "segment changed"
 PALETTE = ("#2563eb", "#16a34a", "#d97706", "#dc2626", "#7c3aed", "#0891b2", "#db2777", "#4d7c0f")
