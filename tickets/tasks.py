@@ -4,7 +4,7 @@ from collections import Counter
 from celery import shared_task
 from django.utils import timezone
 
-from helpdesk.jobs import EMAIL_TASK_OPTIONS, send_now
+from helpdesk.jobs import EMAIL_TASK_OPTIONS, heartbeat_cutoff, send_now
 from tickets import services
 from tickets.models import ImportJob, InboundEmail, Mailbox, Message, Ticket
 
@@ -79,8 +79,9 @@ def sweep_unfinished_work() -> dict:
     undelivered = Message.objects.filter(
         delivery_status=Message.Delivery.PENDING, created_at__lt=cutoff
     )
+    # An import may wait behind a long one: re-sent only when queued as long as a job may run.
     unstarted_imports = ImportJob.objects.filter(
-        state=ImportJob.State.QUEUED, created_at__lt=cutoff
+        state=ImportJob.State.QUEUED, created_at__lt=heartbeat_cutoff()
     )
     return {
         "process": _send_each(process_inbound_email_task, unprocessed),
