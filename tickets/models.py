@@ -447,6 +447,10 @@ class ImportJob(models.Model):
     )
     # Why a job failed when the rows are not the reason (its worker stopped responding).
     failure_reason = models.TextField(blank=True)
+    # The failed job whose stored file this job imports again ("Import this file again").
+    retry_of = models.OneToOneField(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="retry"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     # The running count and the time of the last progress are in the cache (services/imports.py).
     started_at = models.DateTimeField(null=True, blank=True)

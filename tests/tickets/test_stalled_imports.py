@@ -182,6 +182,20 @@ def test_a_lead_imports_the_file_of_a_stalled_job_again(
     assert set(Customer.objects.values_list("external_id", flat=True)) == {"C1", "C2"}
 
 
+def test_importing_again_twice_gives_the_same_new_job(lead_client, monkeypatch):
+    # given
+    job = stalled_job(monkeypatch)
+
+    # when: the lead clicks twice
+    first = lead_client.post(reverse("tickets:import_retry", args=[job.pk]))
+    second = lead_client.post(reverse("tickets:import_retry", args=[job.pk]))
+
+    # then: one new job, and both clicks land on it
+    retry = ImportJob.objects.get(retry_of=job)
+    assert ImportJob.objects.count() == 2
+    assert first["Location"] == second["Location"] == reverse("tickets:import_job", args=[retry.pk])
+
+
 def test_only_a_failed_job_is_imported_again(lead_client):
     job = ImportJob.objects.create(
         kind="customers",

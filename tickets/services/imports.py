@@ -174,11 +174,20 @@ def start_import_job(
 
 @transaction.atomic
 def retry_import_job(*, job: ImportJob, created_by: User | None) -> ImportJob:
-    """A new job for a failed job's stored file, so the lead does not upload it again."""
+    """A new job for a failed job's stored file, so the lead does not upload it again; asked
+    twice (a double click), the same new job."""
+    job = ImportJob.objects.select_for_update().get(pk=job.pk)
     if job.state != ImportJob.State.FAILED:
         raise ValidationError("Only a failed import can be started again.")
+    existing = ImportJob.objects.filter(retry_of=job).first()
+    if existing is not None:
+        return existing
     return _queue_job(
-        kind=job.kind, file=job.file.name, skip_invalid=job.skip_invalid, created_by=created_by
+        kind=job.kind,
+        file=job.file.name,
+        skip_invalid=job.skip_invalid,
+        created_by=created_by,
+        retry_of=job,
     )
 
 
