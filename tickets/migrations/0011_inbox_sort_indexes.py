@@ -1,4 +1,5 @@
-"""Indexes for the inbox's "unassigned, newest first" and "priority" sorts.
+"""Indexes for the inbox's "unassigned, newest first" and "priority" sorts, built without
+locking out writes (CREATE INDEX CONCURRENTLY on PostgreSQL).
 
 On PostgreSQL, statistics on (status, assignee) too: new tickets are mostly unassigned, and
 without them the planner expected a few dozen such rows at a million tickets (there were
@@ -7,6 +8,8 @@ thousands), joined them all to customers and only then sorted (150 ms instead of
 
 from django.conf import settings
 from django.db import migrations, models
+
+from helpdesk.migration_operations import AddIndexWithoutLocking
 
 CREATE_STATISTICS = (
     "CREATE STATISTICS IF NOT EXISTS ticket_status_assignee (mcv) "
@@ -31,20 +34,21 @@ def drop_statistics(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
+    atomic = False
     dependencies = [
         ("tickets", "0010_import_job_heartbeat"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
-        migrations.AddIndex(
+        AddIndexWithoutLocking(
             model_name="ticket",
             index=models.Index(
                 fields=["assignee", "status", "-created_at", "-id"],
                 name="ticket_assignee_created",
             ),
         ),
-        migrations.AddIndex(
+        AddIndexWithoutLocking(
             model_name="ticket",
             index=models.Index(
                 models.Case(

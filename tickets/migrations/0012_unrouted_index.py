@@ -3,8 +3,11 @@
 from django.conf import settings
 from django.db import migrations, models
 
+from helpdesk.migration_operations import AddIndexWithoutLocking
+
 
 class Migration(migrations.Migration):
+    atomic = False
 
     dependencies = [
         ('tickets', '0011_inbox_sort_indexes'),
@@ -12,7 +15,7 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
-        migrations.AddIndex(
+        AddIndexWithoutLocking(
             model_name='ticket',
             index=models.Index(condition=models.Q(('routed_at__isnull', True)), fields=['created_at', 'id'], name='ticket_unrouted'),
         ),
