@@ -282,10 +282,10 @@ def badges_per_customer(run_id: int) -> dict[int, int]:
     return {row["customer_id"]: row["n"] for row in rows}
 
 
-def test_a_worker_killed_in_a_segment_run_leaves_the_previous_run_then_the_run_completes(
-    private_broker, postgres, spawn_celery_worker, wait_until
-):
-    # given: customers with purchases and a succeeded RFM run giving each of them a badge
+@pytest.fixture
+def rfm_run_with_a_badge_each(postgres, transactional_db) -> tuple[Segmentation, dict[int, int]]:
+    """The RFM segmentation after a succeeded run over 40 customers with purchases, and the
+    badge count each customer should have in any whole run."""
     customers = []
     for n in range(40):
         customer = CustomerFactory()
@@ -294,7 +294,35 @@ def test_a_worker_killed_in_a_segment_run_leaves_the_previous_run_then_the_run_c
     segmentation = Segmentation.objects.get(slug="rfm")
     first = segment_services.start_segment_run(segmentation=segmentation, enqueue=False)
     assert segment_services.execute_segment_run(run_id=first.pk).state == "succeeded"
-    everyone_once = dict.fromkeys(customers, 1)
+    return segmentation, dict.fromkeys(customers, 1)
+
+
+def run_killed_in_its_write_back(segmentation, spawn_celery_worker, env, wait_until) -> SegmentRun:
+    """Start a run on a worker and SIGKILL the worker once the run writes its memberships."""
+    with spawn_celery_worker(env=env) as doomed:
+        run = segment_services.start_segment_run(segmentation=segmentation)
+        wait_until(
+            lambda: SegmentRun.objects.filter(pk=run.pk, stage="write-back").exists(),
+            timeout=WAIT_SECONDS,
+            what="the run to reach its write-back",
+        )
+        doomed.kill()
+    return run
+
+
+def finished_run(run_id: int, wait_until, *, what: str) -> SegmentRun:
+    return wait_until(
+        lambda: SegmentRun.objects.filter(pk=run_id, state__in=SegmentRun.FINISHED_STATES).first(),
+        timeout=WAIT_SECONDS,
+        what=what,
+    )
+
+
+def test_a_worker_killed_in_a_segment_run_leaves_the_previous_run_then_the_run_completes(
+    private_broker, postgres, spawn_celery_worker, wait_until, rfm_run_with_a_badge_each
+):
+    # given: customers with purchases and a succeeded RFM run giving each of them a badge
+    segmentation, everyone_once = rfm_run_with_a_badge_each
     env = worker_env(private_broker)
 
     for _ in range(FAULT_ROUNDS):
@@ -302,14 +330,7 @@ def test_a_worker_killed_in_a_segment_run_leaves_the_previous_run_then_the_run_c
         previous = segmentation.current_run_id
         with membership_writes_blocked(postgres):
             # when: a worker is killed while the next run writes its memberships
-            with spawn_celery_worker(env=env) as doomed:
-                run = segment_services.start_segment_run(segmentation=segmentation)
-                wait_until(
-                    lambda pk=run.pk: SegmentRun.objects.filter(pk=pk, stage="write-back").exists(),
-                    timeout=WAIT_SECONDS,
-                    what="the run to reach its write-back",
-                )
-                doomed.kill()
+            run = run_killed_in_its_write_back(segmentation, spawn_celery_worker, env, wait_until)
 
             # then: the previous run is still current, with one badge per customer
             segmentation.refresh_from_db()
@@ -319,13 +340,7 @@ def test_a_worker_killed_in_a_segment_run_leaves_the_previous_run_then_the_run_c
 
         # when: a fresh worker starts, the killed run is delivered again
         with spawn_celery_worker(env=env) as fresh:
-            finished = wait_until(
-                lambda pk=run.pk: SegmentRun.objects.filter(
-                    pk=pk, state__in=SegmentRun.FINISHED_STATES
-                ).first(),
-                timeout=WAIT_SECONDS,
-                what="the redelivered run to finish",
-            )
+            finished = finished_run(run.pk, wait_until, what="the redelivered run to finish")
             assert "execute_segment_run_task[" in fresh.log()
 
         # then: it completed and is current, still one badge per customer
@@ -336,18 +351,10 @@ def test_a_worker_killed_in_a_segment_run_leaves_the_previous_run_then_the_run_c
 
 
 def test_a_segment_run_whose_killed_worker_never_comes_back_is_failed_and_run_again(
-    private_broker, postgres, spawn_celery_worker, wait_until
+    private_broker, postgres, spawn_celery_worker, wait_until, rfm_run_with_a_badge_each
 ):
     # given: customers with purchases and a succeeded RFM run giving each of them a badge
-    customers = []
-    for n in range(40):
-        customer = CustomerFactory()
-        PurchaseFactory.create_batch(1 + n % 5, customer=customer, amount=str(10 * (1 + n % 7)))
-        customers.append(customer.pk)
-    segmentation = Segmentation.objects.get(slug="rfm")
-    first = segment_services.start_segment_run(segmentation=segmentation, enqueue=False)
-    assert segment_services.execute_segment_run(run_id=first.pk).state == "succeeded"
-    everyone_once = dict.fromkeys(customers, 1)
+    segmentation, everyone_once = rfm_run_with_a_badge_each
     env = worker_env(private_broker)
 
     for _ in range(FAULT_ROUNDS):
@@ -355,14 +362,10 @@ def test_a_segment_run_whose_killed_worker_never_comes_back_is_failed_and_run_ag
         previous = segmentation.current_run_id
         # when: a worker is killed while the next run writes its memberships, and no worker
         # takes its task again for longer than the heartbeat timeout
-        with membership_writes_blocked(postgres), spawn_celery_worker(env=env) as doomed:
-            stalled = segment_services.start_segment_run(segmentation=segmentation)
-            wait_until(
-                lambda pk=stalled.pk: SegmentRun.objects.filter(pk=pk, stage="write-back").exists(),
-                timeout=WAIT_SECONDS,
-                what="the run to reach its write-back",
+        with membership_writes_blocked(postgres):
+            stalled = run_killed_in_its_write_back(
+                segmentation, spawn_celery_worker, env, wait_until
             )
-            doomed.kill()
         silent_since = timezone.now() - timedelta(seconds=settings.JOB_HEARTBEAT_TIMEOUT + 1)
         SegmentRun.objects.filter(pk=stalled.pk).update(heartbeat_at=silent_since)
         assert segment_tasks.fail_stalled_segment_runs() == 1
@@ -378,13 +381,7 @@ def test_a_segment_run_whose_killed_worker_never_comes_back_is_failed_and_run_ag
         # when: the lead starts again at once and a fresh worker also gets the killed task back
         again = segment_services.start_segment_run(segmentation=segmentation)
         with spawn_celery_worker(env=env) as fresh:
-            finished = wait_until(
-                lambda pk=again.pk: SegmentRun.objects.filter(
-                    pk=pk, state__in=SegmentRun.FINISHED_STATES
-                ).first(),
-                timeout=WAIT_SECONDS,
-                what="the new run to finish",
-            )
+            finished = finished_run(again.pk, wait_until, what="the new run to finish")
             wait_until(
                 lambda: len(re.findall(r"execute_segment_run_task\[\S+\] succeeded", fresh.log()))
                 == 2,
