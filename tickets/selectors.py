@@ -9,10 +9,11 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from django.contrib.postgres.search import SearchQuery, SearchVector
+from django.contrib.postgres.search import SearchQuery, SearchVectorField
 from django.db import connection
 from django.db.models import (
     Count,
+    Expression,
     F,
     IntegerField,
     OuterRef,
@@ -194,10 +195,23 @@ def visible_ticket_ids(user: User, ticket_ids: Sequence[int]) -> list[int]:
     return list(tickets.values_list("pk", flat=True))
 
 
+class StoredSearchVector(Expression):
+    """The tickets' ``search_vector`` column on PostgreSQL: ``search_document`` as a tsvector,
+    kept by triggers and indexed with GIN (migration 0014). It is not a model field, so loading
+    a ticket never reads it."""
+
+    output_field = SearchVectorField()
+
+    def as_sql(self, compiler, connection):
+        table = compiler.quote_name_unless_alias(compiler.query.get_initial_alias())
+        return f"{table}.search_vector", []
+
+
 def search_tickets(queryset: QuerySet, text: str) -> QuerySet:
-    """Full-text search on PostgreSQL (uses the ``ticket_search_fts`` GIN index), LIKE elsewhere."""
+    """Full-text search on PostgreSQL (the stored vector, through its GIN index or tested row by
+    row along a sort's index), LIKE elsewhere."""
     if connection.vendor == "postgresql":
-        return queryset.alias(search=SearchVector("search_document", config="english")).filter(
+        return queryset.alias(search=StoredSearchVector()).filter(
             search=SearchQuery(text, config="english", search_type="websearch")
         )
     return queryset.filter(search_document__icontains=text)
