@@ -5,7 +5,8 @@ their ``AppConfig.ready()`` and the ticket, inbox and customer pages ask the pro
 Each provider is called once per page with every id on it, so pages keep a constant query count.
 Panels are given the viewing user as well: a panel that shows tickets' data (a survey answer, a
 ticket number) leaves out tickets the user may not see, with ``tickets.selectors``
-(``without_hidden_tickets``), which adds no query. Badges and customer filters carry customer
+(``without_hidden_tickets``), which adds no query; tests/helpdesk/test_panel_visibility.py
+holds every registered panel to that. Badges and customer filters carry customer
 data only, so they take no user.
 """
 
