@@ -346,11 +346,13 @@ def publish(args, endpoints, seconds, drained, outcomes, machine, load_average, 
                for sample in item["error_samples"]]  # fmt: skip
     email = endpoints.get("inbound email POST")
     if email:
+        due = round(args.email_rate * args.duration)
         lines += [
             "",
-            f"Inbound email was offered at {args.email_rate:g}/s and answered at "
-            f"{email['rps']:.1f}/s over the window (the sender keeps at most "
-            f"{agents.EMAILS_IN_FLIGHT} messages unanswered, then waits).",
+            f"Inbound email: {email['requests']:,} of the {due:,} messages due at "
+            f"{args.email_rate:g}/s were sent (the sender keeps at most "
+            f"{agents.EMAILS_IN_FLIGHT} unanswered, then waits), and "
+            f"{email['requests'] - email['errors']:,} were accepted (HTTP 202).",
         ]
     lines += [
         "",
