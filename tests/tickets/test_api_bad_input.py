@@ -1,5 +1,7 @@
 """Bad input to the API gets a 4xx with a clear error, never a 500."""
 
+import json
+
 import pytest
 
 from tests import factories
@@ -164,6 +166,39 @@ def test_a_bad_customer_is_a_field_error(api, payload, field):
     assert response.status_code == 400
     assert list(response.json()) == [field]
     assert not Customer.objects.exists()
+
+
+@pytest.mark.parametrize(
+    "custom_fields",
+    [
+        {"note": "a\x00b"},
+        {"a\x00": 1},
+        {"deep": [{"x": ["\x00"]}]},
+        {"note": "\ud800 alone"},
+    ],
+)
+def test_custom_fields_postgresql_cannot_store_are_a_field_error(api, custom_fields):
+    # Sent as JSON escapes (\u0000, \ud800), as a client would: valid JSON, refused by jsonb.
+    body = json.dumps({"email": "a@example.com", "custom_fields": custom_fields})
+
+    response = api.post("/api/customers/", body, content_type="application/json")
+
+    assert response.status_code == 400
+    assert list(response.json()) == ["custom_fields"]
+    assert not Customer.objects.exists()
+
+
+def test_custom_fields_keep_any_other_text(api):
+    custom_fields = {"nested": [{"emoji": "\U0001f600", "accents": "déjà vu"}], "n": 1}
+
+    response = api.post(
+        "/api/customers/",
+        json.dumps({"email": "a@example.com", "custom_fields": custom_fields}),
+        content_type="application/json",
+    )
+
+    assert response.status_code == 201
+    assert Customer.objects.get().custom_fields == custom_fields
 
 
 @pytest.mark.parametrize(

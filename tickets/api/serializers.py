@@ -1,5 +1,7 @@
 """Serializers validate API input and shape output; every write goes through a service."""
 
+from collections.abc import Iterator
+
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
@@ -208,9 +210,32 @@ class CustomerListSerializer(serializers.ListSerializer):
         return super().to_representation(customers)
 
 
+def _texts_in(value) -> Iterator[str]:
+    """Every string in a JSON value, object keys included, at any depth."""
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            yield key
+            yield from _texts_in(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from _texts_in(item)
+
+
+def storable_json(value) -> None:
+    """PostgreSQL's jsonb refuses a NUL character (\\u0000) and a lone surrogate anywhere in
+    a document; refuse them here, as CharField does for plain text, so the caller gets a 400."""
+    for text in _texts_in(value):
+        if "\x00" in text:
+            raise serializers.ValidationError("Text may not contain NUL (\\u0000) characters.")
+        if any("\ud800" <= char <= "\udfff" for char in text):
+            raise serializers.ValidationError("Text may not contain lone surrogate characters.")
+
+
 class CustomerSerializer(serializers.ModelSerializer):
     tags = TagNamesField(required=False)
-    custom_fields = serializers.DictField(required=False)
+    custom_fields = serializers.DictField(required=False, validators=[storable_json])
     badges = serializers.SerializerMethodField(
         help_text="The customer's current segments, one badge per segmentation."
     )
