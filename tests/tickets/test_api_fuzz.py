@@ -84,3 +84,18 @@ def test_the_api_never_fails_with_a_server_error_and_answers_as_documented(label
         case.call_and_validate(headers={"Authorization": f"Token {token}"}, checks=CHECKS)
 
     answers_as_documented()
+
+
+def test_a_bulk_purchase_answer_matches_its_documented_schema(token):
+    customer = factories.CustomerFactory()
+    body = [
+        {"order_id": f"A-{number}", "customer": customer.pk, "amount": "9.50",
+         "ordered_at": "2026-11-01T10:00:00Z"}
+        for number in range(2)
+    ]  # fmt: skip
+    case = OPERATIONS["POST /api/purchases/"].Case(body=body, media_type="application/json")
+
+    response = case.call_and_validate(headers={"Authorization": f"Token {token}"}, checks=CHECKS)
+
+    assert response.status_code == 201
+    assert [purchase["order_id"] for purchase in response.json()] == ["A-0", "A-1"]
