@@ -84,7 +84,7 @@ def message_id_of(raw: bytes) -> str:
     """The Message-ID header, or one derived from the SHA-256 of the raw bytes when absent."""
     try:
         headers = BytesParser(policy=policy.default).parsebytes(raw, headersonly=True)
-        value = _header(headers, "Message-ID")
+        value = clean_text(_header(headers, "Message-ID"))
     except Exception:  # a hostile header block must not stop the raw bytes from being stored
         value = ""
     return normalise_message_id(value) or f"<{hashlib.sha256(raw).hexdigest()}@sha256.invalid>"
@@ -95,7 +95,11 @@ def normalise_message_id(value: str) -> str:
     if found:
         return found.group(0)
     bare = value.strip()
-    if not bare or len(bare) > MAX_HEADER_VALUE_CHARS - 2 or any(c.isspace() for c in bare):
+    if (
+        not bare
+        or len(bare) > MAX_HEADER_VALUE_CHARS - 2
+        or any(c.isspace() or c in "<>" for c in bare)
+    ):
         return ""
     return f"<{bare}>"
 

@@ -270,6 +270,7 @@ HOSTILE = {
     "script-and-handlers": b"From: a@example.com\r\nContent-Type: text/html\r\n\r\n"
     b"<img src=x onerror=alert(1)><script>alert(2)</script><a href='javascript:x'>y</a>",
     "nul-bytes": b"From: a@example.com\r\nSubject: \x00\x00\r\n\r\n\x00body\x00",
+    "nul-message-id": b"From: a@example.com\r\nMessage-ID: <\x00>\r\nIn-Reply-To: <\x00>\r\n\r\nhi",
     "missing-from": b"Subject: who am I\r\n\r\nbody",
     "only-headers": b"From: a@example.com",
 }

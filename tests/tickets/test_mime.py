@@ -111,6 +111,22 @@ def test_a_huge_message_id_header_falls_back_to_the_hash():
     assert mime.message_id_of(raw).endswith("@sha256.invalid>")
 
 
+@pytest.mark.parametrize(
+    ("header", "expected"),
+    [
+        (b"<\x00>", None),
+        (b"<>", None),
+        (b"<a\x00b@example.com>", "<ab@example.com>"),
+        (b"<\xff@example.com>", "<\ufffd@example.com>"),
+    ],
+)
+def test_a_message_id_is_text_postgresql_can_store_or_falls_back_to_the_hash(header, expected):
+    raw = b"From: ann@example.com\r\nMessage-ID: " + header + b"\r\n\r\nhi"
+    digest = hashlib.sha256(raw).hexdigest()
+
+    assert mime.message_id_of(raw) == (expected or f"<{digest}@sha256.invalid>")
+
+
 def test_huge_headers_are_cut_to_their_field_sizes():
     raw = raw_email(subject="word " * 20_000, headers={"X-Junk": "y" * 100_000})
 
