@@ -16,6 +16,8 @@ from tickets.models import Customer, Ticket
 EMAIL_PATTERN = r"[^@\s]+@[^@\s]+\.[^@\s.]+"
 TAG_SEPARATOR = ";"
 PROBLEM_COLUMNS = ["line", "column", "problem"]
+# PostgreSQL text cannot hold one; a file full of them is usually UTF-16 read as UTF-8.
+NUL_IN_CELL = "contains a NUL character (is the file saved as UTF-8?)"
 
 
 class CsvFileError(Exception):
@@ -297,6 +299,10 @@ def validate(csv_format: CsvFormat, chunk: pd.DataFrame) -> tuple[pd.DataFrame, 
         parsed[name] = chunk[name]
     parsed = pd.DataFrame(parsed, index=chunk.index)
     problems += [check(parsed) for check in csv_format.row_checks]
+    problems += [
+        problem_rows(cells.index[cells.str.contains("\x00", regex=False)], name, NUL_IN_CELL)
+        for name, cells in chunk[list(parsed.columns)].items()
+    ]
     return parsed, sort_problems(csv_format, problems)
 
 

@@ -7,7 +7,7 @@ from django.core.files.base import ContentFile
 
 from helpdesk.models import AuditLog
 from tests.factories import CustomerFactory, OrganisationFactory
-from tickets import services
+from tickets import csv_formats, services
 from tickets.models import Customer, ImportJob, Message, Organisation, Purchase, Ticket
 from tickets.services import imports
 
@@ -217,6 +217,17 @@ def test_a_clean_tickets_file_creates_historical_tickets_with_their_first_messag
     assert plain.closed_at is None
 
 
+def test_a_tickets_file_with_only_the_required_columns_takes_the_defaults(customers_imported):
+    text = "external_id,customer_external_id,subject,created_at\nT9,C1,Hello,2024-03-01\n"
+
+    result = run("tickets", text)
+
+    assert (result.created, result.errors) == (1, [])
+    ticket = Ticket.objects.get(external_id="T9")
+    assert (ticket.channel, ticket.status, ticket.priority) == ("email", "new", "normal")
+    assert (ticket.solved_at, ticket.closed_at) == (None, None)
+
+
 def test_reimporting_tickets_updates_fields_and_first_message_without_new_messages(
     customers_imported,
 ):
@@ -255,6 +266,20 @@ def test_a_file_with_errors_imports_nothing_by_default(customers_imported):
     assert (result.created, result.updated, result.invalid_rows) == (0, 0, 1)
     assert result.errors == ["line 4: amount: must not be negative"]
     assert not Purchase.objects.exists()
+
+
+def test_a_cell_holding_a_nul_character_is_a_problem_on_its_line():
+    text = "external_id,email,name,vip_level\nC1,ann@example.com,Ann\x00Lee,gold\n"
+    text += "C2,bob@example.com,Bob,si\x00lver\n"
+
+    result = run("customers", text)
+
+    assert not result.written
+    assert result.errors == [
+        f"line 2: name: {csv_formats.NUL_IN_CELL}",
+        f"line 3: vip_level: {csv_formats.NUL_IN_CELL}",
+    ]
+    assert not Customer.objects.exists()
 
 
 def test_skip_invalid_imports_the_valid_rows_and_reports_the_rest(customers_imported):

@@ -492,10 +492,10 @@ def _write_purchases(rows: pd.DataFrame, header: list[str]) -> tuple[int, int]:
     return _upsert(Purchase, frame, key="order_id", update_fields=update_fields)
 
 
-def _text_or(rows: pd.DataFrame, name: str, default: str) -> pd.Series | str:
-    """The column's cells with empty ones replaced by ``default``; ``default`` if absent."""
+def _text_or(rows: pd.DataFrame, name: str, default: str) -> pd.Series:
+    """The column's cells with empty ones replaced by ``default``; all ``default`` if absent."""
     if name not in rows:
-        return default
+        return pd.Series(default, index=rows.index)
     return rows[name].mask(rows[name] == "", default)
 
 
