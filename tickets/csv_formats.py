@@ -100,10 +100,16 @@ def choice(options: list[str]) -> Parser:
 
 
 def date_time(cells: pd.Series) -> Checked:
-    """ISO 8601 date or date-time; values without an offset are UTC."""
+    """ISO 8601 date or date-time; values without an offset are UTC. Years outside 1-9999
+    (which pandas parses, "-3" among them) have no Python date and are refused."""
     values = pd.to_datetime(cells, errors="coerce", format="ISO8601", utc=True)
-    invalid = _filled(cells) & values.isna()
-    return Checked(values, [(invalid, "not an ISO 8601 date or date-time")])
+    out_of_range = values.notna() & ~values.dt.year.between(1, 9999)
+    values = values.mask(out_of_range)
+    invalid = _filled(cells) & values.isna() & ~out_of_range
+    return Checked(
+        values,
+        [(invalid, "not an ISO 8601 date or date-time"), (out_of_range, "a year outside 1-9999")],
+    )
 
 
 def date(cells: pd.Series) -> Checked:
@@ -282,8 +288,8 @@ def validate(csv_format: CsvFormat, chunk: pd.DataFrame) -> tuple[pd.DataFrame, 
 
     Returns the parsed values (same index) and the problems in line and column order.
     """
+    chunk, problems = _without_nul(csv_format, chunk)
     parsed = {}
-    problems = []
     for column in csv_format.columns:
         if column.name not in chunk.columns:
             continue
@@ -299,11 +305,19 @@ def validate(csv_format: CsvFormat, chunk: pd.DataFrame) -> tuple[pd.DataFrame, 
         parsed[name] = chunk[name]
     parsed = pd.DataFrame(parsed, index=chunk.index)
     problems += [check(parsed) for check in csv_format.row_checks]
-    problems += [
-        problem_rows(cells.index[cells.str.contains("\x00", regex=False)], name, NUL_IN_CELL)
-        for name, cells in chunk[list(parsed.columns)].items()
-    ]
     return parsed, sort_problems(csv_format, problems)
+
+
+def _without_nul(csv_format: CsvFormat, chunk: pd.DataFrame) -> tuple[pd.DataFrame, list]:
+    """Each used cell holding a NUL character is a problem, and its NULs become U+FFFD, so the
+    row's keys can still be looked up in the database (whose text cannot hold a NUL)."""
+    used = [name for name in csv_format.column_names if name in chunk.columns]
+    used += csv_format.extra_columns(list(chunk.columns))
+    holding = {name: chunk[name].str.contains("\x00", regex=False) for name in used}
+    holding = {name: mask for name, mask in holding.items() if mask.any()}
+    problems = [problem_rows(mask.index[mask], name, NUL_IN_CELL) for name, mask in holding.items()]
+    replaced = {name: chunk[name].str.replace("\x00", "\ufffd", regex=False) for name in holding}
+    return chunk.assign(**replaced), problems
 
 
 def unique_keys(csv_format: CsvFormat, chunk: pd.DataFrame) -> dict[str, pd.Series]:

@@ -230,6 +230,26 @@ def test_dates_may_be_dates_or_date_times_and_naive_ones_are_utc():
     ]
 
 
+def test_a_date_pandas_reads_outside_years_1_to_9999_is_a_problem():
+    # 23:00 at -05:00 on the last day of 9999 is in the year 10000 in UTC.
+    text = "external_id,email,signup_date\nC1,a@example.com,-3\n"
+    text += "C2,b@example.com,9999-12-31T23:00:00-05:00\n"
+
+    assert problems_of(CUSTOMERS, text) == [
+        "line 2: signup_date: a year outside 1-9999",
+        "line 3: signup_date: a year outside 1-9999",
+    ]
+
+
+def test_a_cell_holding_a_nul_character_is_a_problem_and_its_key_stays_usable():
+    (chunk,) = read("external_id,email,name\nC\x001,a@example.com,Ann\n")
+
+    parsed, problems = csv_formats.validate(CUSTOMERS, chunk)
+
+    assert csv_formats.error_texts(problems) == [f"line 2: external_id: {csv_formats.NUL_IN_CELL}"]
+    assert parsed.loc[2, "external_id"] == "C\ufffd1"
+
+
 def test_unknown_customer_columns_are_kept_as_custom_fields_and_ignored_elsewhere():
     (customers,) = read("external_id,email,vip_level\nC1,a@example.com,gold\n")
     (purchases,) = read(
