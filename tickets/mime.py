@@ -84,7 +84,7 @@ def message_id_of(raw: bytes) -> str:
     """The Message-ID header, or one derived from the SHA-256 of the raw bytes when absent."""
     try:
         headers = BytesParser(policy=policy.default).parsebytes(raw, headersonly=True)
-        value = clean_text(_header(headers, "Message-ID"))
+        value = _header(headers, "Message-ID")
     except Exception:  # a hostile header block must not stop the raw bytes from being stored
         value = ""
     return normalise_message_id(value) or f"<{hashlib.sha256(raw).hexdigest()}@sha256.invalid>"
@@ -117,7 +117,7 @@ def _parse(raw: bytes, *, max_attachment_bytes: int) -> ParsedEmail:
     if not raw.strip():
         raise UnparseableEmail("empty message")
     msg = BytesParser(policy=policy.default).parsebytes(raw)
-    from_name, from_address = parseaddr(clean_text(_header(msg, "From")))
+    from_name, from_address = parseaddr(_header(msg, "From"))
     automatic = automatic_reason(msg, from_address)
     if not automatic and not is_valid_address(from_address):
         raise UnparseableEmail("missing or invalid From address")
@@ -130,12 +130,12 @@ def _parse(raw: bytes, *, max_attachment_bytes: int) -> ParsedEmail:
         message_id=message_id_of(raw),
         from_address=from_address.strip(),
         from_name=from_name.strip()[:200],
-        subject=" ".join(clean_text(_header(msg, "Subject")).split())[:255],
+        subject=" ".join(_header(msg, "Subject").split())[:255],
         thread_ids=thread_ids(msg),
         text=text,
         html=html,
         headers={
-            name: clean_text(value)[:MAX_HEADER_VALUE_CHARS]
+            name: value[:MAX_HEADER_VALUE_CHARS]
             for name in KEPT_HEADERS
             if (value := _header(msg, name))
         },
@@ -155,12 +155,14 @@ def clean_text(value: str) -> str:
 
 
 def _header(msg: EmailMessage, name: str) -> str:
+    """The header's value as clean text (see ``clean_text``), "" when absent: whatever is read
+    from a header may end up in the database."""
     try:
         value = msg[name]
-        return "" if value is None else str(value)
+        return "" if value is None else clean_text(str(value))
     except Exception:  # a header the registry cannot parse: fall back to its raw text
         raw = next((v for k, v in msg.raw_items() if k.lower() == name.lower()), "")
-        return str(raw)
+        return clean_text(str(raw))
 
 
 def is_valid_address(address: str) -> bool:
@@ -183,14 +185,15 @@ def automatic_reason(msg: EmailMessage, from_address: str) -> str:
     if _header(msg, "Return-Path").strip() == "<>":
         return "null return path (bounce)"
     if msg.get_content_type() == "multipart/report":
-        return f"delivery report ({msg.get_param('report-type', '') or 'unknown type'})"
+        report_type = clean_text(str(msg.get_param("report-type", "")))
+        return f"delivery report ({report_type or 'unknown type'})"
     return ""
 
 
 def thread_ids(msg: EmailMessage) -> list[str]:
     """Message-IDs this message answers, most recent first: In-Reply-To, then References."""
-    in_reply_to = MESSAGE_ID_RE.findall(clean_text(_header(msg, "In-Reply-To")))
-    references = MESSAGE_ID_RE.findall(clean_text(_header(msg, "References")))
+    in_reply_to = MESSAGE_ID_RE.findall(_header(msg, "In-Reply-To"))
+    references = MESSAGE_ID_RE.findall(_header(msg, "References"))
     ordered = dict.fromkeys([*in_reply_to, *reversed(references)])
     return list(ordered)[:MAX_THREAD_IDS]
 

@@ -271,6 +271,9 @@ HOSTILE = {
     b"<img src=x onerror=alert(1)><script>alert(2)</script><a href='javascript:x'>y</a>",
     "nul-bytes": b"From: a@example.com\r\nSubject: \x00\x00\r\n\r\n\x00body\x00",
     "nul-message-id": b"From: a@example.com\r\nMessage-ID: <\x00>\r\nIn-Reply-To: <\x00>\r\n\r\nhi",
+    "nul-auto-submitted": b"From: a@example.com\r\nAuto-Submitted: \x00x\r\n\r\nhi",
+    "nul-report-type": b"From: a@example.com\r\nContent-Type: multipart/report; "
+    b'report-type="\x00"; boundary=b\r\n\r\n--b\r\n\r\nhi\r\n--b--\r\n',
     "missing-from": b"Subject: who am I\r\n\r\nbody",
     "only-headers": b"From: a@example.com",
 }
