@@ -316,8 +316,11 @@ def _without_nul(csv_format: CsvFormat, chunk: pd.DataFrame) -> tuple[pd.DataFra
     holding = {name: chunk[name].str.contains("\x00", regex=False) for name in used}
     holding = {name: mask for name, mask in holding.items() if mask.any()}
     problems = [problem_rows(mask.index[mask], name, NUL_IN_CELL) for name, mask in holding.items()]
-    replaced = {name: chunk[name].str.replace("\x00", "\ufffd", regex=False) for name in holding}
-    return chunk.assign(**replaced), problems
+    if holding:
+        chunk = chunk.copy()  # not assign(): a custom column may be called "self"
+        for name in holding:
+            chunk[name] = chunk[name].str.replace("\x00", "\ufffd", regex=False)
+    return chunk, problems
 
 
 def unique_keys(csv_format: CsvFormat, chunk: pd.DataFrame) -> dict[str, pd.Series]:

@@ -242,11 +242,14 @@ def test_a_date_pandas_reads_outside_years_1_to_9999_is_a_problem():
 
 
 def test_a_cell_holding_a_nul_character_is_a_problem_and_its_key_stays_usable():
-    (chunk,) = read("external_id,email,name\nC\x001,a@example.com,Ann\n")
+    (chunk,) = read("external_id,email,self\nC\x001,a@example.com,x\x00\n")
 
     parsed, problems = csv_formats.validate(CUSTOMERS, chunk)
 
-    assert csv_formats.error_texts(problems) == [f"line 2: external_id: {csv_formats.NUL_IN_CELL}"]
+    assert csv_formats.error_texts(problems) == [
+        f"line 2: external_id: {csv_formats.NUL_IN_CELL}",
+        f"line 2: self: {csv_formats.NUL_IN_CELL}",
+    ]
     assert parsed.loc[2, "external_id"] == "C\ufffd1"
 
 
