@@ -2,7 +2,7 @@
 
 import pytest
 from django.core.management import call_command
-from django.db import connection
+from django.db import IntegrityError, connection
 
 from tests import factories
 from tickets import selectors, services
@@ -40,28 +40,30 @@ def test_search_matches_subject_and_later_messages_with_stemming(agent, tickets)
     assert _search(agent, "nothing-like-this") == set()
 
 
-def _plan_avoiding(method: str, queryset) -> str:
-    """The plan of ``queryset`` with the planner told to avoid one way of reading: with a
-    handful of rows any way is cheap, and the plan would show nothing of the index."""
+def _plan_avoiding(queryset, *methods: str) -> str:
+    """The plan of ``queryset`` with the planner told to avoid some ways of reading: with a
+    handful of rows any way is cheap, and the plan would show nothing of the indexes."""
     with connection.cursor() as cursor:
-        cursor.execute(f"SET LOCAL enable_{method} = off")
+        for method in methods:
+            cursor.execute(f"SET LOCAL enable_{method} = off")
         return queryset.explain()
 
 
 def test_search_uses_the_gin_index(agent, tickets):
     queryset = selectors.filtered_tickets(user=agent, filters={"q": "refund", "status": "any"})
 
-    plan = _plan_avoiding("seqscan", queryset)
+    plan = _plan_avoiding(queryset, "seqscan")
 
-    assert "ticket_search_vector" in plan, plan
+    assert "Bitmap Index Scan on ticket_search_vector" in plan, plan
 
 
 def test_a_sorted_search_tests_the_stored_vector_instead_of_computing_one(agent, tickets):
     # Along the sort's index, as the planner goes when a common word fills a page early.
     queryset = selectors.inbox_tickets(user=agent, filters={"q": "refund", "sort": "updated"})
 
-    plan = _plan_avoiding("bitmapscan", queryset)
+    plan = _plan_avoiding(queryset, "seqscan", "bitmapscan", "sort")
 
+    assert "Index Scan using ticket_updated on tickets_ticket" in plan, plan
     assert "search_vector @@" in plan, plan
     assert "to_tsvector" not in plan, plan
 
@@ -85,3 +87,43 @@ def test_the_migration_fills_the_vector_of_tickets_that_existed_before_it(postgr
 
     found = selectors.search_tickets(Ticket.objects.all(), "deliveries")
     assert list(found.values_list("pk", flat=True)) == [parcel.pk]
+
+
+def _index_state(name: str) -> tuple[bool, str] | None:
+    """Whether the index is valid, and its definition; None when there is no such index."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT indisvalid, pg_get_indexdef(indexrelid) FROM pg_index "
+            "WHERE indexrelid = to_regclass(%s)",
+            [name],
+        )
+        return cursor.fetchone()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_migrating_back_rebuilds_the_expression_index_over_a_failed_build(postgres):
+    customer = factories.CustomerFactory()
+    factories.TicketFactory.create_batch(2, customer=customer)
+    with pytest.raises(IntegrityError), connection.cursor() as cursor:
+        # A concurrent build that fails leaves an invalid index behind under its name.
+        cursor.execute(
+            "CREATE UNIQUE INDEX CONCURRENTLY ticket_search_fts ON tickets_ticket (customer_id)"
+        )
+    assert _index_state("ticket_search_fts")[0] is False
+
+    call_command("migrate", "tickets", "0013", verbosity=0)
+    try:
+        valid, definition = _index_state("ticket_search_fts")
+        columns = {column.name for column in _ticket_columns()}
+    finally:
+        call_command("migrate", "tickets", verbosity=0)
+
+    assert valid, definition
+    assert "to_tsvector" in definition
+    assert "search_vector" not in columns
+    assert _index_state("ticket_search_fts") is None  # forward again: replaced
+
+
+def _ticket_columns():
+    with connection.cursor() as cursor:
+        return connection.introspection.get_table_description(cursor, "tickets_ticket")
