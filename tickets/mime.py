@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from email import policy
 from email.message import EmailMessage
 from email.parser import BytesParser
-from email.utils import parseaddr
+from email.utils import collapse_rfc2231_value, parseaddr
 from html.parser import HTMLParser
 
 import nh3
@@ -81,13 +81,20 @@ class ParsedEmail:
 
 
 def message_id_of(raw: bytes) -> str:
-    """The Message-ID header, or one derived from the SHA-256 of the raw bytes when absent."""
+    """The Message-ID header, or one derived from the SHA-256 of the raw bytes when it is
+    absent or unusable. It keys deduplication, so one that cleaning would change lossily (a NUL
+    dropped, bytes that are not UTF-8 replaced) is unusable: two different messages could
+    clean to the same id, and the second would be dropped as a duplicate."""
     try:
         headers = BytesParser(policy=policy.default).parsebytes(raw, headersonly=True)
-        value = _header(headers, "Message-ID")
+        value = _raw_header(headers, "Message-ID")
     except Exception:  # a hostile header block must not stop the raw bytes from being stored
         value = ""
-    return normalise_message_id(value) or f"<{hashlib.sha256(raw).hexdigest()}@sha256.invalid>"
+    cleaned = clean_text(value)
+    usable = "\x00" not in value and "\ufffd" not in cleaned
+    return (usable and normalise_message_id(cleaned)) or (
+        f"<{hashlib.sha256(raw).hexdigest()}@sha256.invalid>"
+    )
 
 
 def normalise_message_id(value: str) -> str:
@@ -157,12 +164,16 @@ def clean_text(value: str) -> str:
 def _header(msg: EmailMessage, name: str) -> str:
     """The header's value as clean text (see ``clean_text``), "" when absent: whatever is read
     from a header may end up in the database."""
+    return clean_text(_raw_header(msg, name))
+
+
+def _raw_header(msg: EmailMessage, name: str) -> str:
     try:
         value = msg[name]
-        return "" if value is None else clean_text(str(value))
+        return "" if value is None else str(value)
     except Exception:  # a header the registry cannot parse: fall back to its raw text
         raw = next((v for k, v in msg.raw_items() if k.lower() == name.lower()), "")
-        return clean_text(str(raw))
+        return str(raw)
 
 
 def is_valid_address(address: str) -> bool:
@@ -185,8 +196,8 @@ def automatic_reason(msg: EmailMessage, from_address: str) -> str:
     if _header(msg, "Return-Path").strip() == "<>":
         return "null return path (bounce)"
     if msg.get_content_type() == "multipart/report":
-        report_type = clean_text(str(msg.get_param("report-type", "")))
-        return f"delivery report ({report_type or 'unknown type'})"
+        report_type = clean_text(collapse_rfc2231_value(msg.get_param("report-type", "")))
+        return f"delivery report ({report_type[:100] or 'unknown type'})"
     return ""
 
 

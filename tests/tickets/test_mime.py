@@ -116,11 +116,13 @@ def test_a_huge_message_id_header_falls_back_to_the_hash():
     [
         (b"<\x00>", None),
         (b"<>", None),
-        (b"<a\x00b@example.com>", "<ab@example.com>"),
-        (b"<\xff@example.com>", "<\ufffd@example.com>"),
+        # Cleaning these would lose bytes, and two different ids could become one key.
+        (b"<a\x00b@example.com>", None),
+        (b"<\xe9\xe8@example.com>", None),
+        ("<d\u00e9j\u00e0@example.com>".encode(), "<d\u00e9j\u00e0@example.com>"),  # UTF-8
     ],
 )
-def test_a_message_id_is_text_postgresql_can_store_or_falls_back_to_the_hash(header, expected):
+def test_a_message_id_that_cleaning_would_change_falls_back_to_the_hash(header, expected):
     raw = b"From: ann@example.com\r\nMessage-ID: " + header + b"\r\n\r\nhi"
     digest = hashlib.sha256(raw).hexdigest()
 
@@ -172,11 +174,14 @@ def test_a_person_saying_auto_submitted_no_is_not_automatic():
     assert parsed.automatic_reason == ""
 
 
-def test_a_delivery_status_report_is_a_bounce_even_from_an_odd_sender():
+@pytest.mark.parametrize(
+    "report_type", [b"report-type=delivery-status", b"report-type*=utf-8''delivery-status"]
+)
+def test_a_delivery_status_report_is_a_bounce_even_from_an_odd_sender(report_type):
     raw = (
         b"From: Mail Delivery System <delivery@mx.example.com>\r\nSubject: Undelivered\r\n"
         b"MIME-Version: 1.0\r\n"
-        b'Content-Type: multipart/report; report-type=delivery-status; boundary="B"\r\n\r\n'
+        b"Content-Type: multipart/report; " + report_type + b'; boundary="B"\r\n\r\n'
         b"--B\r\nContent-Type: text/plain\r\n\r\nCould not deliver.\r\n"
         b"--B\r\nContent-Type: message/delivery-status\r\n\r\nStatus: 5.1.1\r\n--B--\r\n"
     )
