@@ -4,6 +4,7 @@ import json
 
 import pytest
 
+from helpdesk.api_parsers import MAX_JSON_DEPTH
 from tests import factories
 from tickets.models import Customer, Ticket
 
@@ -185,6 +186,31 @@ def test_custom_fields_postgresql_cannot_store_are_a_field_error(api, custom_fie
 
     assert response.status_code == 400
     assert list(response.json()) == ["custom_fields"]
+    assert not Customer.objects.exists()
+
+
+@pytest.mark.parametrize("custom_fields", ['{"x": 1e400}', '{"deep": [{"x": [-1e400]}]}'])
+def test_custom_fields_with_a_number_beyond_float_range_are_a_field_error(api, custom_fields):
+    # Valid JSON that Python reads as infinity, which jsonb cannot store.
+    body = f'{{"email": "a@example.com", "custom_fields": {custom_fields}}}'
+
+    response = api.post("/api/customers/", body, content_type="application/json")
+
+    assert response.status_code == 400
+    assert list(response.json()) == ["custom_fields"]
+    assert not Customer.objects.exists()
+
+
+@pytest.mark.parametrize("depth", [MAX_JSON_DEPTH - 1, 2000])
+def test_a_body_nested_too_deeply_is_a_parse_error(api, depth):
+    # Inside the body and custom_fields objects, MAX_JSON_DEPTH - 1 arrays are one level too many.
+    deep = "[" * depth + "]" * depth
+    body = f'{{"email": "a@example.com", "custom_fields": {{"x": {deep}}}}}'
+
+    response = api.post("/api/customers/", body, content_type="application/json")
+
+    assert response.status_code == 400
+    assert "nested more than" in response.json()["detail"]
     assert not Customer.objects.exists()
 
 

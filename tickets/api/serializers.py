@@ -1,5 +1,7 @@
 """Serializers validate API input and shape output; every write goes through a service."""
 
+import math
+import re
 from collections.abc import Iterator
 
 from drf_spectacular.utils import extend_schema_field
@@ -210,27 +212,38 @@ class CustomerListSerializer(serializers.ListSerializer):
         return super().to_representation(customers)
 
 
-def _texts_in(value) -> Iterator[str]:
-    """Every string in a JSON value, object keys included, at any depth."""
-    if isinstance(value, str):
-        yield value
-    elif isinstance(value, dict):
-        for key, item in value.items():
-            yield key
-            yield from _texts_in(item)
-    elif isinstance(value, list):
-        for item in value:
-            yield from _texts_in(item)
+# PostgreSQL's jsonb refuses a NUL character (\u0000) and a lone surrogate in any string.
+UNSTORABLE_CHARACTERS = re.compile("[\x00\ud800-\udfff]")
+
+
+def _scalars_in(value) -> Iterator:
+    """Every string, number, boolean and null in a JSON value, object keys included, at any
+    depth; a loop rather than recursion, so no nesting depth can exhaust the stack."""
+    pending = [value]
+    while pending:
+        item = pending.pop()
+        if isinstance(item, dict):
+            pending.extend(item.keys())
+            pending.extend(item.values())
+        elif isinstance(item, list):
+            pending.extend(item)
+        else:
+            yield item
 
 
 def storable_json(value) -> None:
-    """PostgreSQL's jsonb refuses a NUL character (\\u0000) and a lone surrogate anywhere in
-    a document; refuse them here, as CharField does for plain text, so the caller gets a 400."""
-    for text in _texts_in(value):
-        if "\x00" in text:
-            raise serializers.ValidationError("Text may not contain NUL (\\u0000) characters.")
-        if any("\ud800" <= char <= "\udfff" for char in text):
-            raise serializers.ValidationError("Text may not contain lone surrogate characters.")
+    """Refuse what jsonb cannot store, as CharField does for plain text, so the caller gets a
+    400 instead of a database error: NUL and lone surrogate characters, and infinite numbers
+    (Python's json reads a number beyond float range, such as 1e400, as infinity)."""
+    for scalar in _scalars_in(value):
+        if isinstance(scalar, str) and UNSTORABLE_CHARACTERS.search(scalar):
+            raise serializers.ValidationError(
+                "Text may not contain NUL (\\u0000) or lone surrogate characters."
+            )
+        if isinstance(scalar, float) and not math.isfinite(scalar):
+            raise serializers.ValidationError(
+                "Numbers must be finite: between about -1.8e308 and 1.8e308."
+            )
 
 
 class CustomerSerializer(serializers.ModelSerializer):
