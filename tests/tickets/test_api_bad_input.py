@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from helpdesk.api_parsers import MAX_JSON_DEPTH
+from helpdesk.json_documents import MAX_DEPTH
 from tests import factories
 from tickets.models import Customer, Ticket
 
@@ -201,9 +201,9 @@ def test_custom_fields_with_a_number_beyond_float_range_are_a_field_error(api, c
     assert not Customer.objects.exists()
 
 
-@pytest.mark.parametrize("depth", [MAX_JSON_DEPTH - 1, 2000])
+@pytest.mark.parametrize("depth", [MAX_DEPTH - 1, 2000])
 def test_a_body_nested_too_deeply_is_a_parse_error(api, depth):
-    # Inside the body and custom_fields objects, MAX_JSON_DEPTH - 1 arrays are one level too many.
+    # Inside the body and custom_fields objects, MAX_DEPTH - 1 arrays are one level too many.
     deep = "[" * depth + "]" * depth
     body = f'{{"email": "a@example.com", "custom_fields": {{"x": {deep}}}}}'
 

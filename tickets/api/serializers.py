@@ -1,12 +1,9 @@
 """Serializers validate API input and shape output; every write goes through a service."""
 
-import math
-import re
-from collections.abc import Iterator
-
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from helpdesk.json_documents import unstorable_reason
 from helpdesk.models import User
 from tickets.extensions import badges_for_customers, customer_filters
 from tickets.models import Attachment, Customer, Message, Purchase, Tag, Team, Ticket
@@ -213,37 +210,11 @@ class CustomerListSerializer(serializers.ListSerializer):
 
 
 # PostgreSQL's jsonb refuses a NUL character (\u0000) and a lone surrogate in any string.
-UNSTORABLE_CHARACTERS = re.compile("[\x00\ud800-\udfff]")
-
-
-def _scalars_in(value) -> Iterator:
-    """Every string, number, boolean and null in a JSON value, object keys included, at any
-    depth; a loop rather than recursion, so no nesting depth can exhaust the stack."""
-    pending = [value]
-    while pending:
-        item = pending.pop()
-        if isinstance(item, dict):
-            pending.extend(item.keys())
-            pending.extend(item.values())
-        elif isinstance(item, list):
-            pending.extend(item)
-        else:
-            yield item
-
-
 def storable_json(value) -> None:
     """Refuse what jsonb cannot store, as CharField does for plain text, so the caller gets a
-    400 instead of a database error: NUL and lone surrogate characters, and infinite numbers
-    (Python's json reads a number beyond float range, such as 1e400, as infinity)."""
-    for scalar in _scalars_in(value):
-        if isinstance(scalar, str) and UNSTORABLE_CHARACTERS.search(scalar):
-            raise serializers.ValidationError(
-                "Text may not contain NUL (\\u0000) or lone surrogate characters."
-            )
-        if isinstance(scalar, float) and not math.isfinite(scalar):
-            raise serializers.ValidationError(
-                "Numbers must be finite: between about -1.8e308 and 1.8e308."
-            )
+    400 instead of a database error."""
+    if reason := unstorable_reason(value):
+        raise serializers.ValidationError(reason)
 
 
 class CustomerSerializer(serializers.ModelSerializer):
