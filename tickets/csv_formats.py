@@ -242,25 +242,50 @@ def read_chunks(
     """Yield the records in chunks, cells stripped, indexed by the line each starts on.
 
     ``source`` must be seekable: the header is checked before the first chunk is read.
-    Raises CsvFileError when the file cannot be read or lacks required columns.
+    Raises CsvFileError when the file cannot be read, its header is unusable or a record has
+    more cells than the header.
     """
-    options = {"dtype": str, "keep_default_na": False, "encoding": "utf-8-sig"}
+    options = {
+        "dtype": str,
+        "keep_default_na": False,
+        "encoding": "utf-8-sig",
+        # Blank lines keep their line numbers, and a blank line 1 is the header in every read.
+        "skip_blank_lines": False,
+    }
     try:
-        header = [str(name).strip() for name in pd.read_csv(source, nrows=0, **options).columns]
-        if missing := [name for name in csv_format.required_columns if name not in header]:
-            raise CsvFileError(f"line 1: header: missing required columns: {', '.join(missing)}")
+        header = _checked_header(source, csv_format, options)
         source.seek(0)
         next_line = 2
-        for chunk in pd.read_csv(source, skip_blank_lines=False, chunksize=chunk_rows, **options):
+        # Without index_col=False pandas takes a first record one cell wider than the header as
+        # having an index column and shifts every value one column to the left.
+        for chunk in pd.read_csv(source, index_col=False, chunksize=chunk_rows, **options):
             chunk.columns = header
             chunk, next_line = _number_lines(chunk, next_line)
             yield chunk
     except pd.errors.EmptyDataError as error:
         raise CsvFileError("line 1: header: the file is empty") from error
     except pd.errors.ParserError as error:
-        raise CsvFileError(f"the file is not valid CSV: {error}") from error
+        raise CsvFileError(f"the file is not valid CSV: {str(error).strip()}") from error
     except UnicodeDecodeError as error:
         raise CsvFileError("the file is not UTF-8 text") from error
+
+
+def _checked_header(source: IO[bytes], csv_format: CsvFormat, options: dict) -> list[str]:
+    """The header's names, stripped, once no name holds a NUL or is given twice, the required
+    columns are there and the first record is no wider than the header."""
+    header = [str(name).strip() for name in pd.read_csv(source, nrows=0, **options).columns]
+    if holding_nul := [place for place, name in enumerate(header, 1) if "\x00" in name]:
+        raise CsvFileError(f"line 1: header: the name of column {holding_nul[0]} {NUL_IN_CELL}")
+    if missing := [name for name in csv_format.required_columns if name not in header]:
+        raise CsvFileError(f"line 1: header: missing required columns: {', '.join(missing)}")
+    source.seek(0)
+    # Read as data, the header makes the tokenizer refuse a wider first record as it does every
+    # later one (pandas drops the first record's extra cells), and its names come as written
+    # (pandas renames a repeated one "email.1"; empty ones it names "Unnamed: N", all distinct).
+    names = pd.read_csv(source, header=None, nrows=2, **options).iloc[0].str.strip()
+    if repeated := names[names.duplicated() & (names != "")].unique().tolist():
+        raise CsvFileError(f"line 1: header: columns given more than once: {', '.join(repeated)}")
+    return header
 
 
 def _number_lines(chunk: pd.DataFrame, first_line: int) -> tuple[pd.DataFrame, int]:

@@ -64,6 +64,53 @@ def test_unreadable_files_raise_a_clear_error(content, message):
         list(csv_formats.read_chunks(io.BytesIO(content), CUSTOMERS, chunk_rows=10))
 
 
+def test_a_header_name_holding_a_nul_character_is_refused():
+    with pytest.raises(CsvFileError) as error:
+        read("external_id,email,a\x00b\nC1,a@example.com,x\n")
+
+    assert str(error.value) == f"line 1: header: the name of column 3 {csv_formats.NUL_IN_CELL}"
+
+
+@pytest.mark.parametrize(
+    ("header", "repeated"),
+    [
+        ("external_id,email,email ", "email"),
+        ("external_id,email, email", "email"),
+        ("external_id,email,x,x ", "x"),
+        ("external_id,email,email", "email"),
+    ],
+)
+def test_a_column_named_twice_even_after_trimming_is_refused(header, repeated):
+    with pytest.raises(CsvFileError) as error:
+        read(f"{header}\nC1,a@example.com\n")
+
+    assert str(error.value) == f"line 1: header: columns given more than once: {repeated}"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "external_id,email\nC1,a@example.com,extra\nC2,b@example.com\n",
+        "external_id,email\nC1,a@example.com,\nC2,b@example.com,\n",
+    ],
+)
+def test_a_first_record_with_more_cells_than_the_header_is_refused_like_later_ones(text):
+    with pytest.raises(CsvFileError) as error:
+        read(text)
+
+    assert str(error.value) == (
+        "the file is not valid CSV: Error tokenizing data. "
+        "C error: Expected 2 fields in line 2, saw 3"
+    )
+
+
+def test_a_blank_first_line_is_a_header_without_the_required_columns():
+    with pytest.raises(CsvFileError) as error:
+        read("\nexternal_id,email\nC1,a@example.com\n")
+
+    assert str(error.value) == "line 1: header: missing required columns: external_id, email"
+
+
 CUSTOMER_HEADER = "external_id,email,name,age,gender,signup_date,country,tags\n"
 PURCHASE_HEADER = "order_id,customer_external_id,ordered_at,amount,currency,quantity\n"
 TICKET_HEADER = (

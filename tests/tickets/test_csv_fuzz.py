@@ -1,9 +1,10 @@
 """Property: whatever CSV file is uploaded, the import answers with a result (the rows written,
 or problems that each name their line or the file) and never raises.
 
-Files are drawn from each format's own columns in any order and subset, plus columns of any
-name, with cells of any text (NUL included), plausible values, ragged rows and plain garbage
-bytes. Bounded for the normal suite; ``CSV_FUZZ_EXAMPLES=3000`` (per kind) for a long run.
+Files are drawn from each format's own columns in any order and subset, the same names padded
+with blanks (so a header may repeat a column once trimmed), plus columns of any name, with cells
+of any text (NUL included), plausible values, ragged rows and plain garbage bytes. Bounded for
+the normal suite; ``CSV_FUZZ_EXAMPLES=3000`` (per kind) for a long run.
 """
 
 import csv
@@ -33,7 +34,9 @@ pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("empty_cache")]
 @st.composite
 def csv_files(draw, kind: str) -> bytes:
     csv_format = IMPORT_KINDS[kind].csv_format
-    names = st.one_of(st.sampled_from(csv_format.column_names), ANY_TEXT)  # extras: any name
+    known = st.sampled_from(csv_format.column_names)
+    padded = known.flatmap(lambda name: st.sampled_from([f" {name}", f"{name} ", f"\t{name}\t"]))
+    names = st.one_of(known, padded, ANY_TEXT)  # extras: any name
     chosen = draw(st.lists(names, unique=True))
     required = [] if draw(st.integers(0, 9)) == 0 else list(csv_format.required_columns)
     header = draw(st.permutations(list(dict.fromkeys(required + chosen))))

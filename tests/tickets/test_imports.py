@@ -324,6 +324,19 @@ def test_a_missing_required_column_is_one_error_and_nothing_is_read():
     ]
 
 
+def test_rows_ending_in_a_stray_comma_are_refused_instead_of_shifted_a_column():
+    text = "external_id,email,name\nC1,ann@example.com,Ann,\nC2,bob@example.com,Bob,\n"
+
+    result = run("customers", text)
+
+    assert not result.written
+    assert result.errors == [
+        "the file is not valid CSV: Error tokenizing data. "
+        "C error: Expected 3 fields in line 2, saw 4"
+    ]
+    assert not Customer.objects.exists()
+
+
 def test_only_the_first_problems_are_kept_and_the_rest_are_counted(monkeypatch):
     monkeypatch.setattr(imports, "MAX_STORED_ERRORS", 2)
     text = "external_id,email\n" + "".join(f"C{n},bad{n}\n" for n in range(5))
