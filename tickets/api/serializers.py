@@ -209,7 +209,6 @@ class CustomerListSerializer(serializers.ListSerializer):
         return super().to_representation(customers)
 
 
-# PostgreSQL's jsonb refuses a NUL character (\u0000) and a lone surrogate in any string.
 def storable_json(value) -> None:
     """Refuse what jsonb cannot store, as CharField does for plain text, so the caller gets a
     400 instead of a database error."""
