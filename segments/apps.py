@@ -11,3 +11,4 @@ class SegmentsConfig(AppConfig):
         extensions.register_badge_provider(selectors.badges_by_customer)
         extensions.register_customer_filter(selectors.SEGMENT_FILTER)
         extensions.register_customer_panel(selectors.customer_segments_panel)
+        selectors.watch_changes()

@@ -3,16 +3,18 @@
 import threading
 import time
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 
 import pandas as pd
 from django.db.models import QuerySet
 from django.urls import reverse
 from django.utils import timezone
 
+from helpdesk.snapshots import Snapshot
 from segments import rules
 from segments.features import load_feature_frame
 from segments.models import Membership, Segment, Segmentation
-from tickets.extensions import Badge, CustomerFilter, Panel
+from tickets.extensions import Badge, CustomerFilter, Panel, customer_badges
 
 PREVIEW_FRAME_SECONDS = 600
 SEGMENT_FILTER_PARAM = "segment"
@@ -27,16 +29,51 @@ def current_memberships() -> QuerySet:
     return Membership.objects.filter(run_id__in=current_runs)
 
 
+@dataclass(frozen=True)
+class CurrentSegments:
+    """What every agent page needs of the current runs, kept per process (helpdesk.snapshots)."""
+
+    run_ids: tuple[int, ...]
+    filter_choices: tuple[tuple[str, str], ...]  # ("segmentation/segment", label)
+
+
+def _build_current_segments() -> CurrentSegments:
+    runs = Segmentation.objects.filter(current_run__isnull=False)
+    return CurrentSegments(
+        run_ids=tuple(runs.values_list("current_run_id", flat=True)),
+        filter_choices=tuple(
+            (
+                f"{segment.segmentation.slug}/{segment.slug}",
+                f"{segment.segmentation.name}: {segment.label}",
+            )
+            for segment in current_segments()
+        ),
+    )
+
+
+CURRENT_SEGMENTS = Snapshot("segments-current", _build_current_segments)
+
+
+def watch_changes() -> None:
+    """Called once from SegmentsConfig.ready(): a run made current, a segment renamed."""
+    CURRENT_SEGMENTS.watch(Segmentation, Segment)
+
+
 def badges_by_customer(customer_ids: Sequence[int]) -> dict[int, list[Badge]]:
+    run_ids = CURRENT_SEGMENTS.get().run_ids
+    if not run_ids:
+        return {}
     memberships = (
-        current_memberships()
-        .filter(customer_id__in=list(customer_ids))
+        Membership.objects.filter(run_id__in=run_ids, customer_id__in=list(customer_ids))
         .select_related("segment__segmentation")
         .order_by("customer_id", "segment__segmentation__name")
     )
     badges: dict[int, list[Badge]] = {}
+    by_segment: dict[int, Badge] = {}
     for membership in memberships:
-        badges.setdefault(membership.customer_id, []).append(badge_for(membership.segment))
+        if membership.segment_id not in by_segment:  # one URL to reverse per segment, not per row
+            by_segment[membership.segment_id] = badge_for(membership.segment)
+        badges.setdefault(membership.customer_id, []).append(by_segment[membership.segment_id])
     return badges
 
 
@@ -55,8 +92,9 @@ def badge_for(segment: Segment) -> Badge:
 
 
 def customer_segments_panel(customer, user) -> Panel | None:
-    """Shown on the customer's page and, as a customer panel, beside each of their tickets."""
-    badges = badges_by_customer([customer.pk]).get(customer.pk)
+    """Shown on the customer's page and, as a customer panel, beside each of their tickets,
+    with the badges the page read for the customer card."""
+    badges = customer_badges(customer)
     if not badges:
         return None
     return Panel(
@@ -69,13 +107,7 @@ def customer_segments_panel(customer, user) -> Panel | None:
 
 def segment_filter_choices() -> list[tuple[str, str]]:
     """``segmentation/segment`` values of the segments in current runs."""
-    return [
-        (
-            f"{segment.segmentation.slug}/{segment.slug}",
-            f"{segment.segmentation.name}: {segment.label}",
-        )
-        for segment in current_segments()
-    ]
+    return list(CURRENT_SEGMENTS.get().filter_choices)
 
 
 def current_segments() -> QuerySet:

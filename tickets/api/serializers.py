@@ -5,6 +5,7 @@ from rest_framework import serializers
 
 from helpdesk.json_documents import unstorable_reason
 from helpdesk.models import User
+from tickets.directory import agents
 from tickets.extensions import badges_for_customers, customer_filters
 from tickets.models import Attachment, Customer, Message, Purchase, Tag, Team, Ticket
 from tickets.selectors import (
@@ -12,7 +13,6 @@ from tickets.selectors import (
     ASSIGNEE_UNASSIGNED,
     STATUS_ACTIVE,
     STATUS_ANY,
-    agents,
 )
 
 # Bounds on free text keep one request from storing megabytes; the search document is cut at

@@ -5,6 +5,7 @@ from django.db import IntegrityError, transaction
 
 from helpdesk.audit import record_change
 from helpdesk.models import User
+from tickets.directory import DIRECTORY
 from tickets.models import Customer, Organisation, OrganisationDomain, Purchase, Tag
 
 CUSTOMER_EDITABLE_FIELDS = (
@@ -164,7 +165,11 @@ def _ensure_email_free(customer: Customer) -> None:
 def tags_named(names: list[str]) -> list[Tag]:
     """The Tag rows for ``names``, creating the missing ones in one statement."""
     names = sorted({name.strip().lower() for name in names if name.strip()})
+    found = list(Tag.objects.filter(name__in=names))
+    if len(found) == len(names):
+        return found
     Tag.objects.bulk_create([Tag(name=name) for name in names], ignore_conflicts=True)
+    DIRECTORY.invalidate()  # bulk_create sends no signal
     return list(Tag.objects.filter(name__in=names))
 
 

@@ -43,7 +43,7 @@ def inbox(request):
 @agent_required
 @require_POST
 def bulk_action(request):
-    bulk_form = BulkActionForm(request.POST, agents=list(selectors.agents()))
+    bulk_form = BulkActionForm(request.POST, agents=selectors.inbox_choices().agents)
     if not bulk_form.is_valid():
         return _render_inbox(request, request.POST, bulk_form=bulk_form, status=400)
     selected = bulk_form.cleaned_data["ticket"]
