@@ -78,12 +78,17 @@ def prepare_template(url: str, tickets: int) -> None:
 
 
 def clone(template: str, database: str) -> None:
+    """Copy the files, then checkpoint: PostgreSQL 15's default copy writes the whole database
+    (3 GB at 1M tickets) through the WAL, and the checkpoints that followed it were still
+    writing during the measured window."""
     connection = psycopg2.connect(f"{report.SERVER}/postgres")
     connection.autocommit = True
+    strategy = " STRATEGY FILE_COPY" if connection.server_version >= 150000 else ""
     started = time.perf_counter()
     with connection.cursor() as cursor:
         cursor.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
-        cursor.execute(f'CREATE DATABASE "{database}" TEMPLATE "{template}"')
+        cursor.execute(f'CREATE DATABASE "{database}" TEMPLATE "{template}"{strategy}')
+        cursor.execute("CHECKPOINT")
     connection.close()
     print(f"copied {template} to {database} in {time.perf_counter() - started:.1f} s", flush=True)
 
