@@ -21,6 +21,7 @@ from django.urls import URLPattern, URLResolver, get_resolver, path, resolve, re
 from django.urls.resolvers import RoutePattern
 from factory.django import DjangoModelFactory
 
+from helpdesk.models import User
 from helpdesk.roles import Role, has_role, role_of
 from tests import factories
 
@@ -338,3 +339,22 @@ def test_users_without_an_active_role_have_none(db, make_user):
 def test_anonymous_users_have_no_role():
     assert role_of(AnonymousUser()) is None
     assert not has_role(AnonymousUser(), Role.AGENT)
+
+
+def test_a_role_costs_no_query_once_the_process_knows_the_groups(
+    db, django_assert_num_queries
+):
+    lead = factories.LeadFactory()
+    assert role_of(User.objects.get(pk=lead.pk)) == Role.LEAD
+
+    next_request = User.objects.get(pk=lead.pk)
+    with django_assert_num_queries(0):
+        assert role_of(next_request) == Role.LEAD
+
+
+def test_a_role_taken_away_is_gone_on_the_next_request(lead_client, lead):
+    assert lead_client.get(reverse("tickets:rules")).status_code == 200
+
+    lead.groups.clear()
+
+    assert lead_client.get(reverse("tickets:rules")).status_code == 403

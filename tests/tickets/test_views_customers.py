@@ -17,9 +17,9 @@ pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("only_test_extensio
 
 CUSTOMERS = reverse("tickets:customers")
 ORGANISATIONS = reverse("tickets:organisations")
-LIST_MAX_QUERIES = 7
-PROFILE_MAX_QUERIES = 10
-ORGANISATION_MAX_QUERIES = 9
+LIST_MAX_QUERIES = 6
+PROFILE_MAX_QUERIES = 9
+ORGANISATION_MAX_QUERIES = 8
 
 
 @pytest.mark.parametrize(

@@ -17,9 +17,9 @@ __all__ = ["only_test_extensions"]
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("only_test_extensions")]
 
 INBOX = reverse("tickets:inbox")
-# Session, user, role, tickets, their tags, badges, saved views: teams, agents, tags and the
-# private teams come from the process's directory snapshot once warm.
-INBOX_MAX_QUERIES = 7
+# Session, user, tickets, their tags, badges, saved views: roles, teams, agents, tags and the
+# private teams come from the process's snapshots once warm.
+INBOX_MAX_QUERIES = 6
 
 
 def _rows(response) -> list[int]:

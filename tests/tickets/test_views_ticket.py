@@ -19,7 +19,7 @@ __all__ = ["only_test_extensions"]
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("only_test_extensions")]
 
-TICKET_MAX_QUERIES = 12
+TICKET_MAX_QUERIES = 11
 HTMX = {"HX-Request": "true"}
 
 
