@@ -341,9 +341,7 @@ def test_anonymous_users_have_no_role():
     assert not has_role(AnonymousUser(), Role.AGENT)
 
 
-def test_a_role_costs_no_query_once_the_process_knows_the_groups(
-    db, django_assert_num_queries
-):
+def test_a_role_costs_no_query_once_the_process_knows_the_groups(db, django_assert_num_queries):
     lead = factories.LeadFactory()
     assert role_of(User.objects.get(pk=lead.pk)) == Role.LEAD
 
