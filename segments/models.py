@@ -1,5 +1,10 @@
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
+
+from helpdesk.json_documents import unstorable_reason
+
+FEATURES_SHAPE = 'A list of feature column names, e.g. ["orders_90d", "tickets_90d"], or [].'
 
 
 class Segmentation(models.Model):
@@ -46,6 +51,15 @@ class Segmentation(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    def clean(self) -> None:
+        """The admin's features box takes any JSON; a run reads it as column names."""
+        reason = unstorable_reason(self.features)
+        names = self.features if isinstance(self.features, list) else None
+        if not reason and (names is None or not all(isinstance(n, str) and n for n in names)):
+            reason = FEATURES_SHAPE
+        if reason:
+            raise ValidationError({"features": reason})
 
 
 class SegmentRun(models.Model):
