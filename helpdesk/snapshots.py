@@ -11,7 +11,8 @@ the old rows between the two cannot keep them, because its copy is filed under t
 token. Without the shared cache (Redis down) every use builds afresh from the database, so a
 page is slower, never stale. A copy is also rebuilt once it is ``MAX_AGE_SECONDS`` old, which
 bounds what a change that sent no signal (a bulk update, SQL by hand, a token lost with Redis
-while a process was idle) can leave behind.
+while a process was idle) can leave behind, and, without Redis configured at all (the demo's
+one process and its in-memory cache), what another process changed.
 """
 
 import contextlib
