@@ -93,7 +93,7 @@ def badge_for(segment: Segment) -> Badge:
 
 def customer_segments_panel(customer, user) -> Panel | None:
     """Shown on the customer's page and, as a customer panel, beside each of their tickets,
-    with the badges the page read for the customer card."""
+    with the badges the page read for the customer card (segments is their only provider)."""
     badges = customer_badges(customer)
     if not badges:
         return None

@@ -99,6 +99,9 @@ if REDIS_URL:
             "BACKEND": "django.core.cache.backends.redis.RedisCache",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": env("CACHE_KEY_PREFIX", default="helpdesk"),
+            # Every page reads snapshot tokens from the cache: a hung Redis must cost a second,
+            # not redis-py's default of 5 s per call.
+            "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
         }
     }
 else:
