@@ -6,6 +6,9 @@ class HelpdeskConfig(AppConfig):
     verbose_name = "Help desk"
 
     def ready(self) -> None:
-        from helpdesk import roles
+        from django.core.checks import Tags, register
+
+        from helpdesk import checks, roles
 
         roles.watch_changes()
+        register(checks.check_shared_cache, Tags.caches, deploy=True)

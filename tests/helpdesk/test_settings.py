@@ -86,12 +86,24 @@ def test_production_settings_pass_the_deploy_checks():
         ["manage.py", "check", "--deploy", "--fail-level", "WARNING"],
         DJANGO_SETTINGS_MODULE="helpdesk.settings.production",
         SECRET_KEY=secrets.token_urlsafe(64),
+        REDIS_URL="redis://cache.internal:6379/0",
         DEBUG="true",
     )
 
     assert result.returncode == 0, result.stdout + result.stderr
     assert "System check identified no issues (0 silenced)." in result.stdout
     assert "WARNING" not in result.stderr
+
+
+def test_the_deploy_checks_warn_when_web_processes_would_not_share_a_cache():
+    result = run_python(
+        ["manage.py", "check", "--deploy"],
+        DJANGO_SETTINGS_MODULE="helpdesk.settings.production",
+        SECRET_KEY=secrets.token_urlsafe(64),
+    )
+
+    assert "helpdesk.W001" in result.stderr + result.stdout
+    assert "REDIS_URL is not set" in result.stderr + result.stdout
 
 
 def test_production_refuses_to_start_without_a_secret_key():
