@@ -81,7 +81,19 @@ def postgres(django_db_setup, django_db_blocker):
     with django_db_blocker.unblock():
         if connection.vendor != "postgresql":
             missing("integration tests need PostgreSQL: set DATABASE_URL=postgres://...")
-    return connection.settings_dict
+    yield connection.settings_dict
+    with django_db_blocker.unblock():
+        _end_other_sessions()
+
+
+def _end_other_sessions() -> None:
+    """A worker process stopped by the last test may still be closing its connection when
+    pytest-django drops the test database, which then fails ("being accessed by other users")."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
 
 
 @pytest.fixture(scope="session")
