@@ -6,6 +6,9 @@ import math
 import re
 from collections.abc import Iterable, Iterator
 
+from django import forms
+from django.forms.fields import InvalidJSONInput
+
 # Far beyond any real document and far below Python's recursion limit: a document that parses
 # close to that limit can still fail later, when it is saved or rendered back as JSON.
 MAX_DEPTH = 100
@@ -53,3 +56,25 @@ def _scalars_in(document) -> Iterator:
             pending.extend(item)
         else:
             yield item
+
+
+class JSONDocumentField(forms.JSONField):
+    """A form field for a JSON document PostgreSQL can store; one too deep for Python to parse
+    is refused like any other."""
+
+    def to_python(self, value):
+        try:
+            return super().to_python(value)
+        except RecursionError:
+            raise forms.ValidationError(TOO_DEEP) from None
+
+    def bound_data(self, data, initial):
+        try:
+            return super().bound_data(data, initial)
+        except RecursionError:  # shown back as typed, like any other invalid JSON
+            return InvalidJSONInput(data)
+
+    def validate(self, value):
+        super().validate(value)
+        if reason := unstorable_reason(value):
+            raise forms.ValidationError(reason)

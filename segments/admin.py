@@ -1,5 +1,7 @@
 from django.contrib import admin
+from django.db import models
 
+from helpdesk.json_documents import JSONDocumentField
 from segments.models import Segmentation
 
 
@@ -11,6 +13,7 @@ class SegmentationAdmin(admin.ModelAdmin):
     list_filter = ("kind", "schedule", "enabled")
     prepopulated_fields = {"slug": ("name",)}
     readonly_fields = ("current_run", "created_at")
+    formfield_overrides = {models.JSONField: {"form_class": JSONDocumentField}}
     fields = (
         "name",
         "slug",

@@ -2,8 +2,6 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 
-from helpdesk.json_documents import unstorable_reason
-
 FEATURES_SHAPE = 'A list of feature column names, e.g. ["orders_90d", "tickets_90d"], or [].'
 
 
@@ -53,13 +51,10 @@ class Segmentation(models.Model):
         return self.name
 
     def clean(self) -> None:
-        """The admin's features box takes any JSON; a run reads it as column names."""
-        reason = unstorable_reason(self.features)
+        """The admin's features box takes any storable JSON; a run reads it as column names."""
         names = self.features if isinstance(self.features, list) else None
-        if not reason and (names is None or not all(isinstance(n, str) and n for n in names)):
-            reason = FEATURES_SHAPE
-        if reason:
-            raise ValidationError({"features": reason})
+        if names is None or not all(isinstance(name, str) and name for name in names):
+            raise ValidationError({"features": FEATURES_SHAPE})
 
 
 class SegmentRun(models.Model):

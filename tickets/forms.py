@@ -5,10 +5,9 @@ from contextlib import contextmanager
 from urllib.parse import parse_qsl, urlencode
 
 from django import forms
-from django.forms.fields import InvalidJSONInput
 from django.forms.models import fields_for_model, model_to_dict
 
-from helpdesk.json_documents import TOO_DEEP, unstorable_reason
+from helpdesk.json_documents import JSONDocumentField
 from helpdesk.models import User
 from tickets.extensions import customer_filters
 from tickets.models import Customer, Tag, Team, Ticket
@@ -60,28 +59,6 @@ def service_errors_on(form: forms.Form) -> Iterator[None]:
         yield
     except forms.ValidationError as error:
         add_service_errors(form, error)
-
-
-class JSONDocumentField(forms.JSONField):
-    """A JSON field whose document PostgreSQL can store (see helpdesk.json_documents); one too
-    deep for Python to parse is refused like any other."""
-
-    def to_python(self, value):
-        try:
-            return super().to_python(value)
-        except RecursionError:
-            raise forms.ValidationError(TOO_DEEP) from None
-
-    def bound_data(self, data, initial):
-        try:
-            return super().bound_data(data, initial)
-        except RecursionError:  # shown back as typed, like any other invalid JSON
-            return InvalidJSONInput(data)
-
-    def validate(self, value):
-        super().validate(value)
-        if reason := unstorable_reason(value):
-            raise forms.ValidationError(reason)
 
 
 class TagListField(forms.CharField):

@@ -52,8 +52,18 @@ def test_a_list_of_column_names_is_saved(staff_client):
         ('["orders\\u0000"]', "Text may not contain NUL (\\u0000) or lone surrogate characters."),
         ("[1e400]", "Numbers must be finite: between about -1.8e308 and 1.8e308."),
         ("[" * 150 + "]" * 150, "Nested more than 100 levels deep."),
+        ("[" * 100_000 + "]" * 100_000, "Nested more than 100 levels deep."),
     ],
-    ids=["object", "string", "numbers", "empty name", "NUL", "infinite", "deep"],
+    ids=[
+        "object",
+        "string",
+        "numbers",
+        "empty name",
+        "NUL",
+        "infinite",
+        "deep",
+        "too deep to parse",
+    ],
 )
 def test_anything_else_is_a_field_error_and_nothing_changes(staff_client, features, error):
     response, segmentation = _save(staff_client, features)
