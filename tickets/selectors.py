@@ -467,15 +467,14 @@ def inbox_page(*, user: User, filters: Mapping, page: int = 1) -> BadgedPage:
 class InboxChoices:
     teams: list[Team]
     agents: list[User]
-    tags: list[Tag]
+    tags: tuple[Tag, ...]  # the snapshot's own, read for their names only
 
 
 def inbox_choices() -> InboxChoices:
-    """What the filter and bulk-action selects offer (copies: a form hands them to services)."""
+    """What the filter and bulk-action selects offer. Teams and agents are copies, since a form
+    hands the chosen one to services; tags, which can run to thousands, are not copied."""
     found = directory()
-    return InboxChoices(
-        teams=copies(found.teams), agents=copies(found.agents), tags=copies(found.tags)
-    )
+    return InboxChoices(teams=copies(found.teams), agents=copies(found.agents), tags=found.tags)
 
 
 def saved_views_of(user: User) -> list[SavedView]:
